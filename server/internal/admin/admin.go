@@ -1,0 +1,85 @@
+// Package admin serves the admin listener: /healthz, /stats (JSON) and
+// /metrics (Prometheus). Both documents are built from one snapshot taken at
+// request time, so the serving hot path pays nothing for them.
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Stats is the /stats document. The contract names the first five fields;
+// the rest are extra detail for the lab.
+type Stats struct {
+	Mode        string            `json:"mode"`
+	Connections Connections       `json:"connections"`
+	Clients     map[string]int    `json:"clients"`
+	Requests    Requests          `json:"requests"`
+	Hits        map[string]uint64 `json:"hits"`
+	Limits      Limits            `json:"limits"`
+	Counter     string            `json:"counter"`
+	DelayMS     float64           `json:"delay_ms"`
+	UptimeS     float64           `json:"uptime_s"`
+}
+
+// Connections counts connections at accept.
+type Connections struct {
+	Active             int    `json:"active"`
+	Peak               int    `json:"peak"`
+	PeakPerClient      int    `json:"peak_per_client"`
+	Accepted           uint64 `json:"accepted"`
+	RejectedTotalCap   uint64 `json:"rejected_total_cap"`
+	RejectedClientCap  uint64 `json:"rejected_client_cap"`
+	RefusalsUnlingered uint64 `json:"refusals_unlingered"`
+	AcceptErrors       uint64 `json:"accept_errors"`
+}
+
+// Requests counts responses to admitted connections by status.
+type Requests struct {
+	Total       uint64            `json:"total"`
+	RateLimited uint64            `json:"rate_limited"`
+	Status      map[string]uint64 `json:"status"`
+}
+
+// Limits echoes the limits in force, so a report can show what was measured.
+type Limits struct {
+	MaxTotal     int     `json:"max_total"`
+	MaxPerClient int     `json:"max_per_client"`
+	ClientKey    string  `json:"client_key"`
+	Rate         int     `json:"rate"`
+	WindowS      float64 `json:"window_s"`
+	RateKeys     int     `json:"rate_keys_tracked"`
+}
+
+// Handler returns the admin mux. stats is called once per /stats request and
+// once per /metrics scrape.
+func Handler(stats func() Stats) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newCollector(stats),
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(stats())
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!DOCTYPE html><title>httplab admin</title><h1>httplab admin</h1>
+<ul><li><a href="/healthz">/healthz</a></li><li><a href="/stats">/stats</a></li><li><a href="/metrics">/metrics</a></li></ul>`))
+	})
+	return mux
+}

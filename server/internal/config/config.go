@@ -1,0 +1,203 @@
+// Package config turns flags, SERVER_* environment variables and defaults into a
+// validated Config. Precedence is flag > environment > default, so a lab handout
+// can pin values in the environment (compose) while a student overrides one on
+// the command line.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/rs/zerolog"
+)
+
+// Config is the server's whole configuration. The envconfig tags name the
+// variables of the contract; the defaults live here and nowhere else.
+type Config struct {
+	Port          int           `envconfig:"PORT" default:"8080"`
+	Host          string        `envconfig:"HOST" default:""`
+	Root          string        `envconfig:"ROOT" default:"./content"`
+	MaxPerClient  int           `envconfig:"MAX_PER_CLIENT" default:"12"`
+	MaxTotal      int           `envconfig:"MAX_TOTAL" default:"60"`
+	ClientKey     string        `envconfig:"CLIENT_KEY" default:"ip"`
+	RateLimit     int           `envconfig:"RATE_LIMIT" default:"5"`
+	RateWindow    time.Duration `envconfig:"RATE_WINDOW" default:"1s"`
+	Mode          string        `envconfig:"MODE" default:"concurrent"`
+	Delay         time.Duration `envconfig:"DELAY" default:"0"`
+	Counter       string        `envconfig:"COUNTER" default:"locked"`
+	AdminPort     int           `envconfig:"ADMIN_PORT" default:"9090"`
+	ReadTimeout   time.Duration `envconfig:"READ_TIMEOUT" default:"10s"`
+	WriteTimeout  time.Duration `envconfig:"WRITE_TIMEOUT" default:"30s"`
+	ShutdownGrace time.Duration `envconfig:"SHUTDOWN_GRACE" default:"10s"`
+	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat     string        `envconfig:"LOG_FORMAT" default:"auto"`
+}
+
+// Modes, counters, client keys and log formats the server knows.
+var (
+	Modes      = []string{"concurrent", "sequential", "stock"}
+	Counters   = []string{"locked", "naive"}
+	ClientKeys = []string{"ip", "ip-port"}
+	LogFormats = []string{"auto", "json", "console"}
+)
+
+// ErrHelp is returned when -h or -help was asked for; usage has been printed.
+var ErrHelp = flag.ErrHelp
+
+// Load reads the environment (prefix SERVER_), then args (flags and an optional
+// lone positional directory), and validates the result. Usage and flag errors
+// are written to usage.
+func Load(args []string, usage io.Writer) (Config, error) {
+	var c Config
+	if err := envconfig.Process("SERVER", &c); err != nil {
+		return Config{}, envError(err)
+	}
+
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	fs.IntVar(&c.Port, "p", c.Port, "listen port (SERVER_PORT); 0 picks a free port")
+	fs.StringVar(&c.Host, "host", c.Host, "listen address, empty for all interfaces (SERVER_HOST)")
+	fs.StringVar(&c.Root, "d", c.Root, "directory served (SERVER_ROOT); a lone positional argument does the same")
+	fs.IntVar(&c.MaxPerClient, "maxclient", c.MaxPerClient, "simultaneous connections per client, 0 = unlimited (SERVER_MAX_PER_CLIENT)")
+	fs.IntVar(&c.MaxTotal, "maxtotal", c.MaxTotal, "simultaneous connections in all, 0 = unlimited (SERVER_MAX_TOTAL)")
+	fs.StringVar(&c.ClientKey, "clientkey", c.ClientKey, "client identity for the per-client cap: ip or ip-port (SERVER_CLIENT_KEY)")
+	fs.IntVar(&c.RateLimit, "rate", c.RateLimit, "requests admitted per client IP per window, 0 = off (SERVER_RATE_LIMIT)")
+	fs.DurationVar(&c.RateWindow, "window", c.RateWindow, "sliding window length (SERVER_RATE_WINDOW)")
+	fs.StringVar(&c.Mode, "mode", c.Mode, "concurrent, sequential or stock (SERVER_MODE)")
+	fs.DurationVar(&c.Delay, "delay", c.Delay, "simulated processing time per request, e.g. 200ms (SERVER_DELAY)")
+	fs.StringVar(&c.Counter, "counter", c.Counter, "hit counter: locked (exact) or naive (loses updates) (SERVER_COUNTER)")
+	fs.IntVar(&c.AdminPort, "adminport", c.AdminPort, "admin port for /healthz, /stats, /metrics, 0 = off (SERVER_ADMIN_PORT)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: server [flags] [directory]\n       server healthcheck\n\n"+
+			"Every flag can also be set with the SERVER_* variable named beside it;\n"+
+			"a flag wins over the variable. Only-variable settings: SERVER_READ_TIMEOUT,\n"+
+			"SERVER_WRITE_TIMEOUT, SERVER_SHUTDOWN_GRACE, SERVER_LOG_LEVEL, SERVER_LOG_FORMAT.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	switch rest := fs.Args(); len(rest) {
+	case 0:
+	case 1:
+		c.Root = rest[0]
+	default:
+		return Config{}, fmt.Errorf("expected at most one directory argument, got %d: %q", len(rest), rest)
+	}
+	return c, c.Validate()
+}
+
+// envError keeps envconfig's message, which names the variable, without its
+// package prefix.
+func envError(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("invalid %s=%q: %v", pe.KeyName, pe.Value, pe.Err)
+	}
+	return err
+}
+
+// Validate rejects values that would make the server misbehave rather than
+// fail: every message names both the flag (when there is one) and the variable.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name string, v any, why string) {
+		errs = append(errs, fmt.Errorf("invalid %s: %v: %s", name, v, why))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		bad("-p / SERVER_PORT", c.Port, "must be 0..65535")
+	}
+	if c.AdminPort < 0 || c.AdminPort > 65535 {
+		bad("-adminport / SERVER_ADMIN_PORT", c.AdminPort, "must be 0..65535 (0 = off)")
+	}
+	if c.AdminPort != 0 && c.AdminPort == c.Port {
+		bad("-adminport / SERVER_ADMIN_PORT", c.AdminPort, "must differ from the listen port")
+	}
+	if strings.TrimSpace(c.Root) == "" {
+		bad("-d / SERVER_ROOT", `""`, "must name a directory")
+	}
+	if c.MaxPerClient < 0 {
+		bad("-maxclient / SERVER_MAX_PER_CLIENT", c.MaxPerClient, "must be >= 0 (0 = unlimited)")
+	}
+	if c.MaxTotal < 0 {
+		bad("-maxtotal / SERVER_MAX_TOTAL", c.MaxTotal, "must be >= 0 (0 = unlimited)")
+	}
+	if !oneOf(c.ClientKey, ClientKeys) {
+		bad("-clientkey / SERVER_CLIENT_KEY", quote(c.ClientKey), "must be one of "+strings.Join(ClientKeys, ", "))
+	}
+	if c.RateLimit < 0 {
+		bad("-rate / SERVER_RATE_LIMIT", c.RateLimit, "must be >= 0 (0 = off)")
+	}
+	if c.RateWindow <= 0 {
+		bad("-window / SERVER_RATE_WINDOW", c.RateWindow, "must be > 0")
+	}
+	if !oneOf(c.Mode, Modes) {
+		bad("-mode / SERVER_MODE", quote(c.Mode), "must be one of "+strings.Join(Modes, ", "))
+	}
+	if c.Delay < 0 {
+		bad("-delay / SERVER_DELAY", c.Delay, "must be >= 0")
+	}
+	if !oneOf(c.Counter, Counters) {
+		bad("-counter / SERVER_COUNTER", quote(c.Counter), "must be one of "+strings.Join(Counters, ", "))
+	}
+	if c.ReadTimeout <= 0 {
+		bad("SERVER_READ_TIMEOUT", c.ReadTimeout, "must be > 0")
+	}
+	if c.WriteTimeout <= 0 {
+		bad("SERVER_WRITE_TIMEOUT", c.WriteTimeout, "must be > 0")
+	}
+	if c.ShutdownGrace < 0 {
+		bad("SERVER_SHUTDOWN_GRACE", c.ShutdownGrace, "must be >= 0")
+	}
+	if _, err := zerolog.ParseLevel(strings.ToLower(c.LogLevel)); err != nil || c.LogLevel == "" {
+		bad("SERVER_LOG_LEVEL", quote(c.LogLevel), "must be one of trace, debug, info, warn, error, fatal, panic, disabled")
+	}
+	if !oneOf(c.LogFormat, LogFormats) {
+		bad("SERVER_LOG_FORMAT", quote(c.LogFormat), "must be one of "+strings.Join(LogFormats, ", "))
+	}
+	return errors.Join(errs...)
+}
+
+// Addr is the main listener's address in net.Listen form.
+func (c Config) Addr() string { return joinHostPort(c.Host, c.Port) }
+
+// AdminAddr is the admin listener's address; empty when the admin port is off.
+func (c Config) AdminAddr() string {
+	if c.AdminPort == 0 {
+		return ""
+	}
+	return joinHostPort(c.Host, c.AdminPort)
+}
+
+// HealthURL is where `server healthcheck` looks: the admin listener reached
+// over loopback when it listens on all interfaces.
+func (c Config) HealthURL() string {
+	host := c.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + joinHostPort(host, c.AdminPort) + "/healthz"
+}
+
+func joinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("%s:%d", host, port)
+}
+
+func oneOf(s string, set []string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }

@@ -1,0 +1,143 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	return Load(args, io.Discard)
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Port: 8080, Root: "./content", MaxPerClient: 12, MaxTotal: 60, ClientKey: "ip",
+		RateLimit: 5, RateWindow: time.Second, Mode: "concurrent", Counter: "locked", AdminPort: 9090,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, ShutdownGrace: 10 * time.Second,
+		LogLevel: "info", LogFormat: "auto"}
+	if c != want {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
+	c, err := load(t, map[string]string{"SERVER_PORT": "9000", "SERVER_MAX_TOTAL": "7", "SERVER_DELAY": "250ms"},
+		"-p", "9100", "-maxclient", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9100 || c.MaxTotal != 7 || c.MaxPerClient != 3 || c.Delay != 250*time.Millisecond {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestAllVariables(t *testing.T) {
+	env := map[string]string{
+		"SERVER_HOST": "127.0.0.1", "SERVER_ROOT": "/srv", "SERVER_CLIENT_KEY": "ip-port",
+		"SERVER_RATE_LIMIT": "0", "SERVER_RATE_WINDOW": "2s", "SERVER_MODE": "sequential",
+		"SERVER_COUNTER": "naive", "SERVER_ADMIN_PORT": "0", "SERVER_READ_TIMEOUT": "1s",
+		"SERVER_WRITE_TIMEOUT": "2s", "SERVER_SHUTDOWN_GRACE": "3s", "SERVER_LOG_LEVEL": "debug",
+		"SERVER_LOG_FORMAT": "json",
+	}
+	c, err := load(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Host != "127.0.0.1" || c.Root != "/srv" || c.ClientKey != "ip-port" || c.RateLimit != 0 ||
+		c.RateWindow != 2*time.Second || c.Mode != "sequential" || c.Counter != "naive" || c.AdminPort != 0 ||
+		c.ReadTimeout != time.Second || c.WriteTimeout != 2*time.Second || c.ShutdownGrace != 3*time.Second ||
+		c.LogLevel != "debug" || c.LogFormat != "json" {
+		t.Fatalf("got %+v", c)
+	}
+	if c.AdminAddr() != "" {
+		t.Errorf("admin off, AdminAddr = %q", c.AdminAddr())
+	}
+}
+
+func TestPositionalDirectory(t *testing.T) {
+	c, err := load(t, nil, "-p", "8081", "/serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Root != "/serve" {
+		t.Fatalf("root = %q", c.Root)
+	}
+	if _, err := load(t, nil, "/a", "/b"); err == nil {
+		t.Fatal("two positional arguments accepted")
+	}
+}
+
+// Every bad value is refused with a message naming what to fix.
+func TestBadValues(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{env: map[string]string{"SERVER_PORT": "eighty"}, want: "SERVER_PORT"},
+		{env: map[string]string{"SERVER_MAX_TOTAL": "-1"}, want: "SERVER_MAX_TOTAL"},
+		{env: map[string]string{"SERVER_RATE_WINDOW": "1"}, want: "SERVER_RATE_WINDOW"},
+		{env: map[string]string{"SERVER_RATE_WINDOW": "0s"}, want: "SERVER_RATE_WINDOW"},
+		{env: map[string]string{"SERVER_MODE": "parallel"}, want: "SERVER_MODE"},
+		{env: map[string]string{"SERVER_COUNTER": "atomic"}, want: "SERVER_COUNTER"},
+		{env: map[string]string{"SERVER_CLIENT_KEY": "port"}, want: "SERVER_CLIENT_KEY"},
+		{env: map[string]string{"SERVER_LOG_LEVEL": "loud"}, want: "SERVER_LOG_LEVEL"},
+		{env: map[string]string{"SERVER_LOG_FORMAT": "xml"}, want: "SERVER_LOG_FORMAT"},
+		{env: map[string]string{"SERVER_READ_TIMEOUT": "0s"}, want: "SERVER_READ_TIMEOUT"},
+		{env: map[string]string{"SERVER_DELAY": "soon"}, want: "SERVER_DELAY"},
+		{args: []string{"-p", "70000"}, want: "-p"},
+		{args: []string{"-maxclient", "-2"}, want: "-maxclient"},
+		{args: []string{"-rate", "-1"}, want: "-rate"},
+		{args: []string{"-delay", "-1s"}, want: "-delay"},
+		{args: []string{"-mode", "x"}, want: "-mode"},
+		{args: []string{"-p", "9090"}, want: "-adminport"},
+		{args: []string{"-d", ""}, want: "-d"},
+		{args: []string{"-nosuchflag"}, want: "nosuchflag"},
+		{args: []string{"-p", "x"}, want: "-p"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := load(t, tc.env, tc.args...)
+			if err == nil {
+				t.Fatalf("env %v args %v: accepted", tc.env, tc.args)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("env %v args %v: error %q does not name %q", tc.env, tc.args, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := Load([]string{"-h"}, &out)
+	if !errors.Is(err, ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, s := range []string{"-maxclient", "SERVER_MAX_PER_CLIENT", "-delay", "SERVER_LOG_FORMAT"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("usage lacks %q", s)
+		}
+	}
+}
+
+func TestAddresses(t *testing.T) {
+	c := Config{Host: "::1", Port: 8080, AdminPort: 9090}
+	if c.Addr() != "[::1]:8080" || c.AdminAddr() != "[::1]:9090" || c.HealthURL() != "http://[::1]:9090/healthz" {
+		t.Fatalf("%s %s %s", c.Addr(), c.AdminAddr(), c.HealthURL())
+	}
+	c = Config{Port: 80, AdminPort: 9}
+	if c.Addr() != ":80" || c.HealthURL() != "http://127.0.0.1:9/healthz" {
+		t.Fatalf("%s %s", c.Addr(), c.HealthURL())
+	}
+}

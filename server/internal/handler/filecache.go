@@ -1,0 +1,212 @@
+package handler
+
+import (
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The file cache keeps the bytes of small files that were served, so that
+// serving one again costs one lstat per path component instead of the ten
+// or so system calls of resolving, opening and reading it (Go's os.File
+// alone spends four fcntl and a failing epoll_ctl on every regular file it
+// opens). It never changes what is served:
+//
+//   - Entries are made only from what static.Resolve served as a file, and
+//     only for canonical paths (no percent-encoding, no empty, "." or ".."
+//     segments, no trailing slash) that resolved without a symlink, so the
+//     path names exactly the components walked, and the number of entries is
+//     bounded by the files in the tree, not by the URLs clients invent.
+//   - Every hit first lstats each component again, through the same os.Root:
+//     each must be the same folder (device and inode), still not a symlink,
+//     and the file must be the same inode with the same size, modification
+//     and change times. Any difference, or any error, drops the entry and
+//     the request takes the ordinary path, which applies every rule afresh.
+//   - A file changed within the last cacheSettle is not cached: file times
+//     come from a clock that ticks every few milliseconds, so two writes in
+//     one tick could leave the times unchanged ("racy git"). The change time
+//     cannot be set by users, so a write after settling always shows.
+const (
+	cacheMaxEntries = 4096
+	cacheMaxBytes   = 16 << 20
+	cacheSettle     = 2 * time.Second
+)
+
+type cachedFile struct {
+	path        string // hit key; equal to the request path
+	names       []string
+	ids         []fileID // one per component; the last is the file
+	body        []byte
+	contentType string
+	extra       []string // the Last-Modified header, as response.Head wants it
+}
+
+// fileID is what must not change for a cached component to stay valid.
+type fileID struct {
+	dev, ino     uint64
+	mode         fs.FileMode // type bits
+	size         int64
+	mtime, ctime syscall.Timespec
+}
+
+func idOf(fi fs.FileInfo) (fileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{dev: uint64(st.Dev), ino: st.Ino, mode: fi.Mode().Type(), size: st.Size,
+		mtime: st.Mtim, ctime: st.Ctim}, true
+}
+
+type fileCache struct {
+	root   *os.Root
+	settle time.Duration // cacheSettle; tests shorten it
+	// m is replaced, never modified, so lookups take no lock; fills and
+	// drops are rare and copy it under mu.
+	m     atomic.Pointer[map[string]*cachedFile]
+	mu    sync.Mutex
+	bytes int
+}
+
+func newFileCache(root *os.Root) *fileCache {
+	c := &fileCache{root: root, settle: cacheSettle}
+	c.m.Store(&map[string]*cachedFile{})
+	return c
+}
+
+// lookup returns the cached file for path if it is still valid.
+func (c *fileCache) lookup(path string) *cachedFile {
+	e := (*c.m.Load())[path]
+	if e == nil {
+		return nil
+	}
+	if !c.valid(e) {
+		c.drop(path, e)
+		return nil
+	}
+	return e
+}
+
+func (c *fileCache) valid(e *cachedFile) bool {
+	rel := ""
+	for i, name := range e.names {
+		if i == 0 {
+			rel = name
+		} else {
+			rel = e.path[1 : len(rel)+2+len(name)] // the path's own prefix: no allocation
+		}
+		fi, err := c.root.Lstat(rel)
+		if err != nil {
+			return false
+		}
+		id, ok := idOf(fi)
+		if !ok {
+			return false
+		}
+		want := e.ids[i]
+		if i < len(e.names)-1 {
+			// A folder: the same one, and still not a symlink.
+			if id.dev != want.dev || id.ino != want.ino || id.mode != want.mode {
+				return false
+			}
+			continue
+		}
+		if id != want {
+			return false
+		}
+	}
+	return true
+}
+
+// canonical reports whether path is one the cache may key: it must be
+// spelled exactly as the hit key Resolve gives for it.
+func canonical(path string) bool {
+	if len(path) < 2 || path[0] != '/' || path[len(path)-1] == '/' ||
+		strings.ContainsAny(path, "%\\") || strings.Contains(path, "//") {
+		return false
+	}
+	for seg := range strings.SplitSeq(path[1:], "/") {
+		if seg == "" || seg[0] == '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// fill caches body as the content of the file Resolve served for path, if
+// the path and the file qualify. body is copied. Settling is judged by the
+// real clock, as the file system's times are, whatever clock the handler
+// was given.
+func (c *fileCache) fill(path, hitPath, contentType, lastModified string, body []byte, served fs.FileInfo) {
+	if path != hitPath || !canonical(path) {
+		return
+	}
+	servedID, ok := idOf(served)
+	if !ok || servedID.size != int64(len(body)) {
+		return
+	}
+	settled := time.Now().Add(-c.settle).UnixNano()
+	if servedID.ctime.Nano() > settled || servedID.mtime.Nano() > settled {
+		return
+	}
+	if cur := (*c.m.Load())[path]; cur != nil {
+		return
+	}
+	names := strings.Split(path[1:], "/")
+	ids := make([]fileID, len(names))
+	for i := range names {
+		fi, err := c.root.Lstat(strings.Join(names[:i+1], "/"))
+		if err != nil {
+			return
+		}
+		id, ok := idOf(fi)
+		if !ok || id.mode&fs.ModeSymlink != 0 {
+			return
+		}
+		if i < len(names)-1 && !fi.IsDir() {
+			return
+		}
+		ids[i] = id
+	}
+	// The walk must have reached the very file that was read.
+	if ids[len(ids)-1] != servedID {
+		return
+	}
+	e := &cachedFile{path: path, names: names, ids: ids, body: append([]byte(nil), body...),
+		contentType: contentType, extra: []string{"Last-Modified", lastModified}}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := *c.m.Load()
+	if old[path] != nil || len(old) >= cacheMaxEntries || c.bytes+len(body) > cacheMaxBytes {
+		return
+	}
+	m := make(map[string]*cachedFile, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[path] = e
+	c.bytes += len(body)
+	c.m.Store(&m)
+}
+
+func (c *fileCache) drop(path string, e *cachedFile) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := *c.m.Load()
+	if old[path] != e {
+		return
+	}
+	m := make(map[string]*cachedFile, len(old))
+	for k, v := range old {
+		if k != path {
+			m[k] = v
+		}
+	}
+	c.bytes -= len(e.body)
+	c.m.Store(&m)
+}

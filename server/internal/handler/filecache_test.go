@@ -1,0 +1,267 @@
+package handler
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"httplab/server/internal/clientid"
+	"httplab/server/internal/hits"
+	"httplab/server/internal/static"
+	"httplab/server/internal/tally"
+)
+
+func writeFile(t *testing.T, dir, name, body string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testCache returns a cache over dir that caches files however fresh.
+func testCache(t *testing.T, dir string) *fileCache {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	c := newFileCache(root)
+	c.settle = 0
+	return c
+}
+
+// fillFrom caches rel as if Resolve had served it for path.
+func fillFrom(t *testing.T, c *fileCache, path, rel string) {
+	t.Helper()
+	f, err := c.root.Open(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	body, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.fill(path, path, "text/html", "Mon, 02 Jan 2006 15:04:05 GMT", body, fi)
+}
+
+func mustHit(t *testing.T, c *fileCache, path, body string) {
+	t.Helper()
+	e := c.lookup(path)
+	if e == nil {
+		t.Fatalf("%s: not cached", path)
+	}
+	if string(e.body) != body {
+		t.Fatalf("%s: cached %q, want %q", path, e.body, body)
+	}
+}
+
+func mustMiss(t *testing.T, c *fileCache, path string) {
+	t.Helper()
+	if e := c.lookup(path); e != nil {
+		t.Fatalf("%s: cached (%q), want a miss", path, e.body)
+	}
+}
+
+func TestFileCacheDropsChangedFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		path   string
+		change func(t *testing.T, dir string)
+	}{
+		{"content, another size", "/a.html", func(t *testing.T, dir string) { writeFile(t, dir, "a.html", "longer content") }},
+		{"modification time", "/a.html", func(t *testing.T, dir string) {
+			old := time.Now().Add(-time.Hour)
+			if err := os.Chtimes(filepath.Join(dir, "a.html"), old, old); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"replaced by rename, same bytes", "/a.html", func(t *testing.T, dir string) {
+			writeFile(t, dir, "new.html", "aaa")
+			if err := os.Rename(filepath.Join(dir, "new.html"), filepath.Join(dir, "a.html")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"removed", "/a.html", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "a.html")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"replaced by a symlink", "/a.html", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "a.html")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(".hidden/a.html", filepath.Join(dir, "a.html")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"folder swapped for a symlink", "/sub/b.html", func(t *testing.T, dir string) {
+			if err := os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, ".hidden", "sub")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(".hidden/sub", filepath.Join(dir, "sub")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "a.html", "aaa")
+			writeFile(t, dir, "sub/b.html", "bbb")
+			writeFile(t, dir, ".hidden/a.html", "aaa")
+			c := testCache(t, dir)
+			rel := tc.path[1:]
+			fillFrom(t, c, tc.path, rel)
+			want, _ := os.ReadFile(filepath.Join(dir, rel))
+			mustHit(t, c, tc.path, string(want))
+			tc.change(t, dir)
+			mustMiss(t, c, tc.path)
+			if n := len(*c.m.Load()); n != 0 || c.bytes != 0 {
+				t.Errorf("after the miss: %d entries, %d bytes; want the entry dropped", n, c.bytes)
+			}
+		})
+	}
+}
+
+func TestFileCacheKeysOnlyCanonicalPaths(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.html", "aaa")
+	writeFile(t, dir, "sub/b.html", "bbb")
+	if err := os.Symlink("a.html", filepath.Join(dir, "link.html")); err != nil {
+		t.Fatal(err)
+	}
+	c := testCache(t, dir)
+	for _, p := range []string{"/%61.html", "//a.html", "/./a.html", "/sub/../a.html", "/a.html/", "/sub//b.html", `/sub\b.html`, "/link.html"} {
+		fillFrom(t, c, p, "a.html")
+		mustMiss(t, c, p)
+	}
+	// The hit key must be the path itself.
+	f, err := c.root.Open("a.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	f.Close()
+	c.fill("/a.html", "/other.html", "text/html", "x", []byte("aaa"), fi)
+	mustMiss(t, c, "/a.html")
+	// A body that is not the whole file is not cached.
+	c.fill("/a.html", "/a.html", "text/html", "x", []byte("aa"), fi)
+	mustMiss(t, c, "/a.html")
+
+	fillFrom(t, c, "/sub/b.html", "sub/b.html")
+	mustHit(t, c, "/sub/b.html", "bbb")
+}
+
+func TestFileCacheWaitsForFilesToSettle(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.html", "aaa")
+	c := testCache(t, dir)
+	c.settle = time.Hour
+	fillFrom(t, c, "/a.html", "a.html")
+	mustMiss(t, c, "/a.html")
+}
+
+func TestFileCacheIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	for i := range cacheMaxEntries + 10 {
+		writeFile(t, dir, fmt.Sprintf("f%d.html", i), "x")
+	}
+	c := testCache(t, dir)
+	for i := range cacheMaxEntries + 10 {
+		fillFrom(t, c, fmt.Sprintf("/f%d.html", i), fmt.Sprintf("f%d.html", i))
+	}
+	if n := len(*c.m.Load()); n != cacheMaxEntries {
+		t.Errorf("%d entries, want the cap of %d", n, cacheMaxEntries)
+	}
+}
+
+// memConn is a connection in memory: the request is read from r, the
+// response collected in w.
+type memConn struct {
+	r bytes.Reader
+	w bytes.Buffer
+}
+
+func (c *memConn) Read(p []byte) (int, error)          { return c.r.Read(p) }
+func (c *memConn) Write(p []byte) (int, error)         { return c.w.Write(p) }
+func (c *memConn) Close() error                        { return nil }
+func (c *memConn) LocalAddr() net.Addr                 { return &net.TCPAddr{} }
+func (c *memConn) RemoteAddr() net.Addr                { return &net.TCPAddr{} }
+func (c *memConn) SetDeadline(time.Time) error         { return nil }
+func (c *memConn) SetReadDeadline(time.Time) error     { return nil }
+func (c *memConn) SetWriteDeadline(time.Time) error    { return nil }
+func (c *memConn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(&c.w, r) }
+
+// TestCachedResponsesAreIdentical serves the same files with the cache on
+// and off, several times (the first fills the cache, the later ones come
+// from it), and after a change, and requires the same bytes every time.
+func TestCachedResponsesAreIdentical(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.html", "<p>a</p>")
+	writeFile(t, dir, "sub/b.css", "b{}")
+	writeFile(t, dir, "big.txt", strings.Repeat("z", smallFile+1))
+	site, err := static.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	newHandler := func(noCache bool) (*Handler, hits.Counter) {
+		counter, _ := hits.New(hits.Locked)
+		h := New(Options{Site: site, Hits: counter, Tally: &tally.Requests{}, ReadTimeout: time.Second,
+			WriteTimeout: time.Second, Log: zerolog.Nop(), RefusalLog: zerolog.Nop(), NoFileCache: noCache,
+			Now: func() time.Time { return clock }})
+		if h.cache != nil {
+			h.cache.settle = 0
+		}
+		return h, counter
+	}
+	cached, cachedHits := newHandler(false)
+	plain, plainHits := newHandler(true)
+	key := clientid.Of(clientid.ByIP, netip.MustParseAddrPort("127.0.0.1:1"))
+	get := func(h *Handler, req string) string {
+		var c memConn
+		c.r.Reset([]byte(req))
+		h.Serve(&c, key)
+		return c.w.String()
+	}
+	reqs := []string{"GET /a.html HTTP/1.0\r\n\r\n", "HEAD /a.html HTTP/1.0\r\n\r\n",
+		"GET /sub/b.css HTTP/1.1\r\nHost: x\r\n\r\n", "GET /big.txt HTTP/1.0\r\n\r\n", "GET /%61.html HTTP/1.0\r\n\r\n"}
+	check := func() {
+		t.Helper()
+		for range 3 {
+			for _, r := range reqs {
+				if got, want := get(cached, r), get(plain, r); got != want {
+					t.Fatalf("%q: cached handler answered\n%q\nwant\n%q", r, got, want)
+				}
+			}
+		}
+	}
+	check()
+	if n := len(*cached.cache.m.Load()); n != 2 {
+		t.Errorf("%d cache entries, want 2 (/a.html and /sub/b.css)", n)
+	}
+	writeFile(t, dir, "a.html", "<p>changed</p>")
+	check()
+	if got, want := cachedHits.Snapshot(), plainHits.Snapshot(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("hits with the cache %v, without %v", got, want)
+	}
+}

@@ -1,0 +1,321 @@
+// Package handler serves one admitted connection: read the request head under
+// a deadline and a size limit, apply the rate limit, wait the simulated
+// processing delay, serve the file, count the hit, log, close. One request per
+// connection, as in HTTP/1.0.
+package handler
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"httplab/server/internal/clientid"
+	"httplab/server/internal/hits"
+	"httplab/server/internal/ratelimit"
+	"httplab/server/internal/response"
+	"httplab/server/internal/static"
+	"httplab/server/internal/tally"
+)
+
+const (
+	// MaxHeadBytes bounds the request line plus headers. nginx allows 4×8 KiB;
+	// a static file server needs far less, and a small bound keeps a header
+	// flood cheap to refuse.
+	MaxHeadBytes = 16 << 10
+
+	// smallFile: files up to this size go out with their head in one write;
+	// larger ones are sent with sendfile after the head.
+	smallFile = 32 << 10
+
+	lingerTimeout = 500 * time.Millisecond
+	lingerBytes   = 256 << 10
+)
+
+// Options wires the handler to the rest of the server.
+type Options struct {
+	Site    *static.Site
+	Limiter *ratelimit.Limiter // nil: no rate limit
+	Hits    hits.Counter
+	Tally   *tally.Requests
+	Delay   time.Duration
+	// Stop, when closed, cuts the simulated delay short: the server closes it
+	// when the shutdown grace is over, so a long delay cannot outlast it.
+	Stop         <-chan struct{}
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	Log          zerolog.Logger // access log, one line per request
+	RefusalLog   zerolog.Logger // sampled: 429s
+	Now          func() time.Time
+	// NoFileCache turns off the cache of small files' bytes (filecache.go),
+	// which never changes what is served; it exists to measure the cache.
+	NoFileCache bool
+}
+
+// Handler serves connections; it is safe for concurrent use.
+type Handler struct {
+	o     Options
+	conns sync.Pool
+	cache *fileCache // nil when off
+}
+
+// New returns a Handler. A nil Now means time.Now.
+func New(o Options) *Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &Handler{o: o}
+	if !o.NoFileCache && o.Site != nil {
+		h.cache = newFileCache(o.Site.Root())
+	}
+	h.conns.New = func() any {
+		s := &connState{buf: make([]byte, 0, smallFile+1024), hd: make([]byte, 0, 512)}
+		s.br = bufio.NewReaderSize(&s.lr, 4096)
+		return s
+	}
+	return h
+}
+
+// connState is the per-connection scratch space, pooled so that a connection
+// costs no buffer allocations in steady state.
+type connState struct {
+	pre  prefixed // the bytes of the first read, then the connection
+	lr   io.LimitedReader
+	br   *bufio.Reader
+	buf  []byte // file bodies and error responses
+	hd   []byte // response heads sent beside a body held in buf
+	head bool   // the request is a HEAD: error responses go without their body
+}
+
+// Serve handles c to completion and closes it. rateKey is the client's
+// identity for the rate limiter (always its IP, whatever the cap's key).
+func (h *Handler) Serve(c net.Conn, rateKey clientid.Key) {
+	start := h.o.Now()
+
+	// Read: the deadline stops slow clients holding a connection slot.
+	_ = c.SetReadDeadline(start.Add(h.o.ReadTimeout))
+	// The pooled buffers (some 40 KB) are taken only once the request starts
+	// to arrive: until then the connection waits with a 512-byte buffer.
+	fb, first, _ := readFirst(c)
+	h.serveRequest(c, rateKey, start, first)
+	putFirst(fb)
+}
+
+// serveRequest is the rest of Serve, kept out of it so that an idle
+// connection waits in readFirst below a small frame: the goroutine then fits
+// in its initial 2 KB stack, which halves the memory of 10,000 idle
+// connections (the locals of the whole request would push it to 4 KB).
+//
+//go:noinline
+func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, start time.Time, first []byte) {
+	s := h.conns.Get().(*connState)
+	defer h.conns.Put(s)
+	s.pre = prefixed{p: first, r: c}
+	s.lr = io.LimitedReader{R: &s.pre, N: MaxHeadBytes}
+	s.br.Reset(&s.lr)
+	s.head = false
+	req, err := http.ReadRequest(s.br)
+	if err != nil {
+		h.badRequest(c, s, err, start)
+		return
+	}
+	s.head = req.Method == http.MethodHead
+	if req.ProtoMajor != 1 {
+		h.finish(c, s, req, start, h.writeError(c, s, http.StatusBadRequest, "Only HTTP/1.x is spoken here."))
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+
+	// Limit: refused requests are answered at once and not charged.
+	if h.o.Limiter != nil {
+		if ok, wait := h.o.Limiter.Allow(rateKey, start); !ok {
+			secs := strconv.Itoa(ratelimit.RetryAfterSeconds(wait))
+			h.finish(c, s, req, start, h.writeError(c, s, http.StatusTooManyRequests,
+				"Rate limit reached; retry after "+secs+" s.", "Retry-After", secs))
+			return
+		}
+	}
+
+	if h.o.Delay > 0 {
+		t := time.NewTimer(h.o.Delay)
+		select {
+		case <-t.C:
+		case <-h.o.Stop:
+			t.Stop()
+		}
+	}
+
+	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
+	h.finish(c, s, req, start, h.serve(c, s, req))
+}
+
+// outcome is what a response was, for counting and logging.
+type outcome struct {
+	status int
+	bytes  int64  // body bytes written
+	path   string // hit key, for 200s
+}
+
+func (h *Handler) serve(c net.Conn, s *connState, req *http.Request) outcome {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return h.writeError(c, s, http.StatusMethodNotAllowed, "Only GET and HEAD are allowed.", "Allow", "GET, HEAD")
+	}
+	escaped := req.URL.EscapedPath()
+	head := req.Method == http.MethodHead
+	if h.cache != nil {
+		if e := h.cache.lookup(escaped); e != nil {
+			return h.writeCached(c, s, e, head)
+		}
+	}
+	res := h.o.Site.Resolve(escaped, h.o.Hits.Get)
+	switch res.Kind {
+	case static.Redirect:
+		return h.writeError(c, s, http.StatusMovedPermanently, "Moved to "+res.Location+".", "Location", res.Location)
+	case static.Listing:
+		return h.writeBody(c, s, res.Path, "text/html; charset=utf-8", res.Body, head, nil)
+	case static.File:
+		defer res.File.Close()
+		return h.writeFile(c, s, escaped, res, head)
+	default:
+		return h.writeError(c, s, http.StatusNotFound, "", nil...)
+	}
+}
+
+func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static.Result, head bool) outcome {
+	extra := []string{"Last-Modified", res.ModTime.UTC().Format(http.TimeFormat)}
+	if res.Size <= smallFile {
+		body := s.buf[:res.Size]
+		if _, err := io.ReadFull(res.File, body); err != nil {
+			return h.writeError(c, s, http.StatusNotFound, "", nil...)
+		}
+		if h.cache != nil {
+			if fi, err := res.File.Stat(); err == nil {
+				h.cache.fill(escaped, res.Path, res.ContentType, extra[1], body, fi)
+			}
+		}
+		return h.writeBody(c, s, res.Path, res.ContentType, body, head, extra)
+	}
+	hd := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
+		ContentType: res.ContentType, ContentLength: res.Size, Extra: extra}, h.o.Now())
+	o := outcome{status: http.StatusOK, path: res.Path}
+	if _, err := c.Write(hd); err != nil || head {
+		return o
+	}
+	// io.Copy from an *os.File to a *net.TCPConn becomes sendfile(2).
+	o.bytes, _ = io.Copy(c, io.LimitReader(res.File, res.Size))
+	return o
+}
+
+// writeCached sends a cached file: head and body copied into one buffer and
+// sent with one write.
+func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool) outcome {
+	b := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
+		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
+	o := outcome{status: http.StatusOK, path: e.path}
+	if head {
+		_, _ = c.Write(b)
+		return o
+	}
+	hl := len(b)
+	b = append(b, e.body...)
+	if n, _ := c.Write(b); n > hl {
+		o.bytes = int64(n - hl)
+	}
+	return o
+}
+
+// writeBody sends a 200 with head and body in one writev.
+func (h *Handler) writeBody(c net.Conn, s *connState, path, ctype string, body []byte, head bool, extra []string) outcome {
+	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
+		ContentType: ctype, ContentLength: int64(len(body)), Extra: extra}, h.o.Now())
+	o := outcome{status: http.StatusOK, path: path}
+	if head {
+		_, _ = c.Write(hd)
+		return o
+	}
+	bufs := net.Buffers{hd, body}
+	n, _ := bufs.WriteTo(c) // writev: one syscall for head and body
+	if n > int64(len(hd)) {
+		o.bytes = n - int64(len(hd))
+	}
+	return o
+}
+
+func (h *Handler) writeError(c net.Conn, s *connState, status int, detail string, extra ...string) outcome {
+	b := response.Error(s.buf[:0], status, detail, h.o.Now(), extra...)
+	if s.head {
+		// A response to HEAD has no body, errors included (RFC 9110 9.3.2);
+		// Content-Length still gives the body's length.
+		b = b[:bytes.Index(b, []byte("\r\n\r\n"))+4]
+	}
+	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
+	_, _ = c.Write(b)
+	return outcome{status: status}
+}
+
+// badRequest answers a head that could not be read: 408 when the client was
+// too slow, 400 when it was malformed or too large, nothing when the client
+// connected and left without sending a byte.
+func (h *Handler) badRequest(c net.Conn, s *connState, err error, start time.Time) {
+	var o outcome
+	switch {
+	// At the deadline net/http may hand back the unfinished line it holds
+	// as if complete ("X-Slo" with no colon, "GET /a" with no version) and
+	// fail on that instead: a head cut off by the deadline is still a 408.
+	case errors.Is(err, os.ErrDeadlineExceeded) || !h.o.Now().Before(start.Add(h.o.ReadTimeout)):
+		o = h.writeError(c, s, http.StatusRequestTimeout, "The request head did not arrive in time.")
+	case s.lr.N <= 0:
+		// Checked before io.EOF: the exhausted limit also reads as io.EOF
+		// when the 16 KiB held no line end, and that client is still sending.
+		o = h.writeError(c, s, http.StatusBadRequest, "Request head larger than 16 KiB.")
+	case errors.Is(err, io.EOF):
+		_ = c.Close()
+		return
+	default:
+		o = h.writeError(c, s, http.StatusBadRequest, "Malformed request.")
+	}
+	h.finish(c, s, nil, start, o)
+}
+
+// finish counts, logs and closes.
+func (h *Handler) finish(c net.Conn, s *connState, req *http.Request, start time.Time, o outcome) {
+	if o.status == http.StatusOK {
+		h.o.Hits.Inc(o.path)
+	}
+	h.o.Tally.Record(o.status)
+
+	log := &h.o.Log
+	if o.status == http.StatusTooManyRequests {
+		log = &h.o.RefusalLog
+	}
+	ev := log.Info()
+	if o.status >= 400 && o.status != http.StatusNotFound && o.status != http.StatusTooManyRequests {
+		ev = log.Warn()
+	}
+	if ev != nil {
+		ev = ev.Stringer("remote", c.RemoteAddr())
+		if req != nil {
+			ev = ev.Str("method", req.Method).Str("path", req.URL.EscapedPath())
+		}
+		ev.Int("status", o.status).Int64("bytes", o.bytes).
+			Dur("dur", h.o.Now().Sub(start)).Msg("request")
+	}
+
+	// Unread input (a body, pipelined requests, the rest of a rejected head)
+	// would make close send a reset that can eat the response. Input can
+	// also sit in the kernel when a head ended exactly where the read
+	// buffer did, hence the peek.
+	if req == nil || s.br.Buffered() > 0 || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || inputPending(c) {
+		response.LingerClose(c, lingerTimeout, lingerBytes)
+		return
+	}
+	_ = c.Close()
+}

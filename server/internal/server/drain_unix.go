@@ -1,0 +1,42 @@
+//go:build unix
+
+package server
+
+import (
+	"net"
+	"syscall"
+)
+
+// drainRequest reads, without waiting, what the client has sent so far and
+// reports whether a close now would be clean: the input ended (the client
+// shut its side), or it is one complete request head with no body to
+// follow. Then nothing is left unread and nothing more is due, so the close
+// sends a FIN, not a reset, and the refused socket needs no lingering (what
+// nginx does too: it lingers only when the client may still send). Anything
+// else (half a head, a body, more than buf holds) answers false and the
+// caller lingers.
+func drainRequest(c net.Conn, buf []byte) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n, eof := 0, false
+	if rc.Control(func(fd uintptr) {
+		for n < len(buf) {
+			m, err := syscall.Read(int(fd), buf[n:])
+			if m > 0 {
+				n += m
+				continue
+			}
+			eof = m == 0 && err == nil
+			return // EAGAIN: all that was sent is read; or an error: lingering copes
+		}
+	}) != nil {
+		return false
+	}
+	return eof || (n < len(buf) && completeHead(buf[:n]))
+}
