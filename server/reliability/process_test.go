@@ -1,0 +1,338 @@
+package reliability
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// proc is the server binary running as its own process.
+type proc struct {
+	cmd   *exec.Cmd
+	pid   string
+	addr  string // main listener, 127.0.0.1:port
+	admin string // http://127.0.0.1:port
+	root  string
+
+	mu     sync.Mutex
+	tail   []string // the last log lines, for failure messages
+	exited chan struct{}
+	err    error // from Wait, once exited is closed
+}
+
+// startProcess runs the built server on 127.0.0.1 over a fresh fixture.
+// wrap, when given, is a command the server is run under (prlimit). The
+// process is killed when the test ends if it is still running.
+func startProcess(t testing.TB, wrap []string, args []string, env ...string) *proc {
+	t.Helper()
+	bin := serverBinary(t)
+	root := fixture(t)
+	adminPort := freePort(t)
+	argv := append(append(append([]string{}, wrap...), bin,
+		"-host", "127.0.0.1", "-p", "0", "-adminport", strconv.Itoa(adminPort), "-d", root), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), "SERVER_LOG_FORMAT=json", "SERVER_LOG_LEVEL=info"), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, pid: strconv.Itoa(cmd.Process.Pid), root: root,
+		admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), exited: make(chan struct{})}
+	listening := make(chan string, 1)
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			if p.tail = append(p.tail, line); len(p.tail) > 400 {
+				p.tail = p.tail[1:]
+			}
+			p.mu.Unlock()
+			var rec struct{ Message, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "listening" {
+				select {
+				case listening <- rec.Addr:
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		<-drained // Wait closes the pipe: read it to the end first
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	select {
+	case p.addr = <-listening:
+	case <-p.exited:
+		t.Fatalf("server exited at start: %v\n%s", p.err, p.log())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server did not start listening\n%s", p.log())
+	}
+	eventually(t, "admin listener", func() bool {
+		resp, err := adminClient.Get(p.admin + "/healthz")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return p
+}
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.tail, "\n")
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// metric reads one unlabelled sample from the process's /metrics.
+func (p *proc) metric(t testing.TB, name string) float64 {
+	t.Helper()
+	resp, err := adminClient.Get(p.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// rssKiB is the process's resident set (VmRSS) in KiB.
+func (p *proc) rssKiB(t testing.TB) int {
+	t.Helper()
+	kib, err := readRSS(p.pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kib
+}
+
+func readRSS(pid string) (int, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%s/status", pid)
+}
+
+// TestDescriptorExhaustion runs the server with 64 descriptors
+// (prlimit --nofile=64:64) and holds open more connections than it can
+// accept. Accept then fails with EMFILE; the accept loop must back off and
+// survive, count the errors in /stats, and serve again, including the
+// request that waited in the listen backlog meanwhile, once the
+// connections close.
+func TestDescriptorExhaustion(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	raiseNoFile(t)
+	p := startProcess(t, []string{prlimit, "--nofile=64:64", "--"},
+		[]string{"-maxclient", "0", "-maxtotal", "0", "-rate", "0"},
+		"SERVER_READ_TIMEOUT=60s")
+	if got := get(t, p.addr, 2, "/a.html"); got.status != 200 {
+		t.Fatalf("before: %d", got.status)
+	}
+	base := fdCount(t, p.pid)
+
+	// Idle connections: each accepted one holds a descriptor until its
+	// 60 s read timeout. 100 is more than the 64 the process may have.
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 100 {
+		held = append(held, mustDial(t, p.addr, byte(2+i%8)))
+	}
+	eventually(t, "descriptors exhausted", func() bool { return fdCount(t, p.pid) >= 64 })
+	// A client arriving now waits in the listen backlog.
+	waiting := make(chan reply, 1)
+	go func() {
+		c, err := dialFrom(p.addr, 10)
+		if err != nil {
+			waiting <- reply{status: -1}
+			return
+		}
+		defer c.Close()
+		_, _ = io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n")
+		raw, _ := readAll(c, time.Now().Add(30*time.Second))
+		rp, err := parseReply(raw, http.MethodGet)
+		if err != nil {
+			rp.status = -1
+		}
+		waiting <- rp
+	}()
+	// Let the accept loop meet EMFILE a few times (its backoff starts at
+	// 5 ms and doubles).
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case rp := <-waiting:
+		t.Fatalf("a request was answered (%d) while no descriptor was free", rp.status)
+	default:
+	}
+
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	rp := <-waiting
+	if rp.status != http.StatusOK || string(rp.body) != "<p>a</p>" {
+		t.Fatalf("the request that waited in the backlog got %d %q", rp.status, rp.body)
+	}
+	st := fetchStats(t, p.admin+"/stats")
+	if st.Connections.AcceptErrors == 0 {
+		t.Errorf("no accept errors counted: %+v", st.Connections)
+	}
+	if got := get(t, p.addr, 3, "/a.html"); got.status != 200 {
+		t.Errorf("after: %d", got.status)
+	}
+	eventually(t, "connections released", func() bool {
+		return fetchStats(t, p.admin+"/stats").Connections.Active == 0
+	})
+	eventually(t, "descriptors back to baseline", func() bool { return fdCount(t, p.pid) <= base })
+	t.Logf("accept errors %d; %d connections admitted; descriptors %d at baseline, 64 at most",
+		st.Connections.AcceptErrors, st.Connections.Accepted, base)
+	select {
+	case <-p.exited:
+		t.Fatalf("server exited: %v\n%s", p.err, p.log())
+	default:
+	}
+}
+
+// TestSIGTERMUnderLoad sends SIGTERM while 200 requests (a fifth of them
+// for an 8 MiB file) sit in a one-second processing delay. Every one must
+// get its complete response, the listener must close at once (new
+// connections refused), and the process must exit 0 within the grace.
+func TestSIGTERMUnderLoad(t *testing.T) {
+	const inflight = 200
+	raiseNoFile(t)
+	p := startProcess(t, nil, []string{"-maxclient", "0", "-maxtotal", "0", "-rate", "0", "-delay", "1s"},
+		"SERVER_SHUTDOWN_GRACE=20s")
+
+	type result struct {
+		target string
+		status int
+		body   int64
+		err    error
+	}
+	results := make(chan result, inflight)
+	for i := range inflight {
+		target := "/a.html"
+		if i%5 == 0 {
+			target = "/big.bin"
+		}
+		c := mustDial(t, p.addr, byte(2+i%8))
+		go func() {
+			defer c.Close()
+			_, _ = io.WriteString(c, "GET "+target+" HTTP/1.0\r\n\r\n")
+			deadline := time.Now().Add(30 * time.Second)
+			if target == "/big.bin" {
+				status, n, err := readBig(c, deadline)
+				results <- result{target, status, n, err}
+				return
+			}
+			raw, err := readAll(c, deadline)
+			rp, perr := parseReply(raw, http.MethodGet)
+			if err == nil {
+				err = perr
+			}
+			if err == nil && string(rp.body) != "<p>a</p>" {
+				err = fmt.Errorf("body %q", rp.body)
+			}
+			results <- result{target, rp.status, int64(len(rp.body)), err}
+		}()
+	}
+	eventually(t, "all requests in flight", func() bool {
+		return fetchStats(t, p.admin+"/stats").Connections.Active == inflight
+	})
+	sent := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The listener closes at once, while the requests are still in flight.
+	eventually(t, "listener closed", func() bool {
+		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	refusedAfter, doneBefore := time.Since(sent), len(results)
+
+	ok := 0
+	for range inflight {
+		r := <-results
+		switch {
+		case r.err != nil:
+			t.Errorf("GET %s: %v after %d body bytes", r.target, r.err, r.body)
+		case r.status != 200:
+			t.Errorf("GET %s: %d", r.target, r.status)
+		default:
+			ok++
+		}
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit 30 s after SIGTERM")
+	}
+	if p.err != nil {
+		t.Errorf("exit: %v\n%s", p.err, p.log())
+	}
+	t.Logf("%d/%d in-flight responses complete; new connections refused %v after SIGTERM (%d responses done by then); exited %v after SIGTERM, %v",
+		ok, inflight, refusedAfter.Round(time.Millisecond), doneBefore, time.Since(sent).Round(time.Millisecond), p.cmd.ProcessState)
+}
