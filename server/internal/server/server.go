@@ -279,7 +279,7 @@ func (s *Server) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
 		}()
 	default:
 		s.lingerDrops.Add(1)
-		_ = c.Close()
+		response.DrainClose(c)
 	}
 }
 
