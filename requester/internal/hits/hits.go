@@ -1,0 +1,104 @@
+// Package hits compares the hits a server counted with the successful
+// requests sent to it: the lab's lost-update experiment in one number.
+//
+// It reads the server's admin /stats JSON before and after the runs. The
+// counted hits are the sum of the increases of every path's counter, which
+// needs no knowledge of how the server names paths (percent-decoded,
+// cleaned, folders as "/dir/"); it assumes no other client is loading the
+// server meanwhile.
+package hits
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Snapshot is the server's hit counters at one moment.
+type Snapshot map[string]int64
+
+// Check is the comparison reported to the user.
+type Check struct {
+	URL     string
+	Sent    int   // requests answered 200
+	Counted int64 // hits the server's counters went up by
+	Lost    int64 // Sent - Counted; above 0 means updates were lost
+	Err     string
+}
+
+// Client reads /stats.
+type Client struct {
+	URL  string
+	HTTP *http.Client
+}
+
+// NewClient returns a client for the /stats URL with a short timeout: the
+// admin listener answers at once or not at all.
+func NewClient(url string) *Client {
+	return &Client{URL: url, HTTP: &http.Client{Timeout: 5 * time.Second}}
+}
+
+// Fetch reads the hit counters.
+func (c *Client) Fetch(ctx context.Context) (Snapshot, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", c.URL, resp.Status)
+	}
+	var body struct {
+		Hits map[string]int64 `json:"hits"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body); err != nil {
+		return nil, fmt.Errorf("GET %s: reading JSON: %v", c.URL, err)
+	}
+	if body.Hits == nil {
+		return nil, fmt.Errorf("GET %s: no \"hits\" object in the JSON", c.URL)
+	}
+	return body.Hits, nil
+}
+
+// Compare builds the check from the counters before and after and the
+// number of 200 responses the requester received.
+func Compare(url string, before, after Snapshot, sent int) Check {
+	var counted int64
+	for path, n := range after {
+		counted += n - before[path]
+	}
+	// A path that vanished from the counters lowers the count, as it should:
+	// the server forgot hits.
+	for path, n := range before {
+		if _, ok := after[path]; !ok {
+			counted -= n
+		}
+	}
+	return Check{URL: url, Sent: sent, Counted: counted, Lost: int64(sent) - counted}
+}
+
+// Failed is the check reported when the counters could not be read.
+func Failed(url string, sent int, err error) Check {
+	return Check{URL: url, Sent: sent, Err: err.Error()}
+}
+
+// Check reads the counters after the runs and compares them with before,
+// read (or not, beforeErr) ahead of the runs; sent is the number of 200s the
+// runs received.
+func (c *Client) Check(ctx context.Context, before Snapshot, beforeErr error, sent int) Check {
+	if beforeErr != nil {
+		return Failed(c.URL, sent, fmt.Errorf("before the run: %v", beforeErr))
+	}
+	after, err := c.Fetch(ctx)
+	if err != nil {
+		return Failed(c.URL, sent, fmt.Errorf("after the run: %v", err))
+	}
+	return Compare(c.URL, before, after, sent)
+}

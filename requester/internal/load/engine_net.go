@@ -1,0 +1,267 @@
+package load
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The net engine uses the standard library: a goroutine per request in
+// flight, net.Dialer and the runtime's poller. It runs anywhere Go does and
+// is the engine where the epoll one is not available. Each request's
+// Result goes over one channel to one collector goroutine, so the hot path
+// takes no lock.
+
+// runNet performs a run with the net engine.
+func runNet(ctx context.Context, p *plan) engineRun {
+	c := &netClient{plan: p}
+	r := &runner{
+		plan:     p,
+		clk:      realClock{},
+		exchange: c.do,
+	}
+	return r.run(ctx)
+}
+
+// runner paces requests and collects results; exchange and clk are
+// swapped in tests.
+type runner struct {
+	plan     *plan
+	clk      clock
+	exchange func(i int, start time.Time, buf *exchangeBuf) outcome
+
+	began   time.Time
+	results chan Result
+}
+
+// exchangeBuf is the per-worker memory an exchange reuses, so that a request
+// allocates little.
+type exchangeBuf struct {
+	read []byte
+	resp response
+}
+
+var buffers = sync.Pool{New: func() any { return &exchangeBuf{read: make([]byte, readSize)} }}
+
+// readSize fits a typical response several times over.
+const readSize = 16 << 10
+
+func (r *runner) run(ctx context.Context) engineRun {
+	n := r.plan.opts.Requests
+	// A buffer big enough that a slow collector (a progress bar being drawn)
+	// never holds up a request.
+	r.results = make(chan Result, min(n, 8192))
+	done := make(chan []Result, 1)
+	go func() { done <- collect(r.results, n, r.plan.opts.OnResult) }()
+
+	r.began = r.clk.Now()
+	var sent int
+	switch {
+	case r.plan.limit == 1:
+		sent = r.sequential(ctx)
+	case r.plan.limit < n && r.plan.opts.Spread == 0:
+		sent = r.drain(ctx)
+	case r.plan.limit < n:
+		sent = r.workers(ctx)
+	default:
+		sent = r.unbounded(ctx)
+	}
+	close(r.results)
+	return engineRun{began: r.began, results: <-done, sent: sent}
+}
+
+// one performs request i now and builds its Result.
+func (r *runner) one(i int, buf *exchangeBuf) Result {
+	start := r.clk.Now()
+	o := r.exchange(i, start, buf)
+	return Result{
+		Seq:       i,
+		LocalAddr: o.local,
+		Scheduled: r.plan.sched.Due(i),
+		Start:     start.Sub(r.began),
+		End:       o.end.Sub(r.began),
+		Status:    o.status,
+		Bytes:     o.bytes,
+		Err:       o.err,
+		Detail:    o.detail,
+	}
+}
+
+// wait sleeps until request i is due; false if ctx ended first.
+func (r *runner) wait(ctx context.Context, i int) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	due := r.began.Add(r.plan.sched.Due(i))
+	if r.clk.Now().Before(due) {
+		return r.clk.SleepUntil(ctx, due)
+	}
+	return true
+}
+
+// sequential sends each request at its due time or when the one before has
+// finished, whichever is later, from this one goroutine.
+func (r *runner) sequential(ctx context.Context) int {
+	buf := buffers.Get().(*exchangeBuf)
+	defer buffers.Put(buf)
+	for i := range r.plan.opts.Requests {
+		if !r.wait(ctx, i) {
+			return i
+		}
+		r.results <- r.one(i, buf)
+	}
+	return r.plan.opts.Requests
+}
+
+// workers paces requests from this goroutine and hands each, when due, to
+// one of a fixed pool of workers, as many as the in-flight limit. A request that finds every worker busy is sent late,
+// and its lateness shows it.
+func (r *runner) workers(ctx context.Context) int {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tickets := make(chan int)
+	defer close(tickets)
+	for range r.plan.limit {
+		wg.Go(func() {
+			buf := buffers.Get().(*exchangeBuf)
+			defer buffers.Put(buf)
+			for i := range tickets {
+				r.results <- r.one(i, buf)
+			}
+		})
+	}
+	for i := range r.plan.opts.Requests {
+		if !r.wait(ctx, i) {
+			return i
+		}
+		select {
+		case tickets <- i:
+		case <-ctx.Done():
+			return i
+		}
+	}
+	return r.plan.opts.Requests
+}
+
+// drain runs as many workers as the limit, each taking the next request as
+// soon as it is free: with every request due at once there is nothing to
+// pace, and handing requests over a channel would cost a wake-up each.
+func (r *runner) drain(ctx context.Context) int {
+	var next, sent atomic.Int64
+	var wg sync.WaitGroup
+	for range r.plan.limit {
+		wg.Go(func() {
+			buf := buffers.Get().(*exchangeBuf)
+			defer buffers.Put(buf)
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= r.plan.opts.Requests {
+					return
+				}
+				sent.Add(1)
+				r.results <- r.one(i, buf)
+			}
+		})
+	}
+	wg.Wait()
+	return int(sent.Load())
+}
+
+// unbounded starts each request in a goroutine of its own when it is due.
+func (r *runner) unbounded(ctx context.Context) int {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range r.plan.opts.Requests {
+		if !r.wait(ctx, i) {
+			return i
+		}
+		wg.Go(func() {
+			buf := buffers.Get().(*exchangeBuf)
+			r.results <- r.one(i, buf)
+			buffers.Put(buf)
+		})
+	}
+	return r.plan.opts.Requests
+}
+
+// collect is the only reader of the results channel: it owns the slice, so
+// no request ever waits on a lock to report.
+func collect(in <-chan Result, n int, onResult func(Result)) []Result {
+	out := make([]Result, 0, n)
+	for res := range in {
+		out = append(out, res)
+		if onResult != nil {
+			onResult(res)
+		}
+	}
+	slices.SortFunc(out, func(a, b Result) int { return a.Seq - b.Seq })
+	return out
+}
+
+// netClient performs one request per connection with package net: dial,
+// write an HTTP/1.0 GET, read the response until the server closes, close.
+type netClient struct {
+	plan *plan
+}
+
+// do performs request i, which was sent at start.
+func (c *netClient) do(i int, start time.Time, buf *exchangeBuf) outcome {
+	if c.plan.addrErr != nil {
+		return outcome{end: time.Now(), err: Other, detail: c.plan.addrErr.Error()}
+	}
+	deadline := start.Add(c.plan.opts.Timeout)
+	// Keep-alive probes are pointless on a connection that carries one
+	// request, and turning them on costs four system calls per connection.
+	d := net.Dialer{KeepAlive: -1, Deadline: deadline}
+	if local := c.plan.local(i); local.IsValid() {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(local, 0))
+		d.Control = bindAddressNoPort
+	}
+	conn, err := d.Dial("tcp", c.plan.addr.String())
+	if err != nil {
+		return failed(err, "connect")
+	}
+	defer conn.Close()
+	var local netip.AddrPort
+	if a, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		local = a.AddrPort()
+	}
+	_ = conn.SetDeadline(deadline) // fails only on a closed conn, which the write reports
+	if _, err := conn.Write(c.plan.request(i)); err != nil {
+		o := failed(err, "send request")
+		o.local = local
+		return o
+	}
+	p := &buf.resp
+	p.reset()
+	var readErr error
+	for {
+		n, err := conn.Read(buf.read)
+		if n > 0 && p.feed(buf.read[:n]) {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+	}
+	o := p.verdict(readErr)
+	o.end, o.local = time.Now(), local
+	if readErr == nil && o.err == NoError {
+		// The response is complete. Wait for the server's close (it comes
+		// with or right after the data) so that TIME_WAIT stays on the
+		// server's side and a long run does not run out of local ports.
+		// Whatever ends the wait (EOF, a late reset, the deadline) no longer
+		// changes the outcome.
+		for {
+			if _, err := conn.Read(buf.read); err != nil {
+				break
+			}
+		}
+	}
+	return o
+}

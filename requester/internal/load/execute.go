@@ -1,0 +1,156 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Options describe one run.
+type Options struct {
+	Requests    int           // exactly this many requests are planned
+	Spread      time.Duration // request i is due at i·Spread/Requests
+	Concurrency int           // most requests in flight; 0 = no cap
+	Mode        Mode
+	Timeout     time.Duration // per request, from send to complete response
+	Bind        []netip.Addr  // source addresses, used in turn; empty = the kernel's choice
+	// OnResult, when set, is called once per finished request, never
+	// concurrently, e.g. to move a progress bar. It must be quick: on Linux
+	// it runs on the loop that sends the requests.
+	OnResult func(Result)
+}
+
+// Execute performs one run against t and returns every result, in Seq
+// order. It stops sending when ctx is cancelled; requests already sent are
+// awaited (each bounded by the timeout) and reported, and the run is marked
+// interrupted.
+func Execute(ctx context.Context, t Target, o Options) Run {
+	p := newPlan(ctx, t, o)
+	var r engineRun
+	if p.addrErr == nil && useEpoll {
+		r = runEpoll(ctx, p)
+	} else {
+		r = runNet(ctx, p)
+	}
+	run := Run{
+		Target:      t.Name(),
+		Mode:        o.Mode,
+		Requests:    o.Requests,
+		Spread:      o.Spread,
+		Concurrency: o.Concurrency,
+		Began:       r.began,
+		Results:     r.results,
+		Interrupted: r.sent < o.Requests,
+	}
+	if o.Mode == Sequential {
+		run.Concurrency = 1
+	}
+	for i := range run.Results {
+		res := &run.Results[i]
+		res.URL = t.URL(res.Seq)
+		run.Wall = max(run.Wall, res.End)
+	}
+	return run
+}
+
+// engineRun is what an engine hands back: results sorted by Seq, how many
+// requests it sent and when the run began.
+type engineRun struct {
+	began   time.Time
+	results []Result
+	sent    int
+}
+
+// plan is everything an engine needs, prepared once per run.
+type plan struct {
+	opts    Options
+	sched   Schedule
+	limit   int            // most in flight: 1 when sequential, Requests when uncapped
+	addr    netip.AddrPort // the target, resolved
+	addrErr error          // why the target could not be resolved
+	locals  []netip.Addr   // source addresses, used in turn; may be empty
+	reqs    [][]byte       // the bytes of each path's request, built once
+}
+
+const userAgent = "httplab-requester"
+
+func newPlan(ctx context.Context, t Target, o Options) *plan {
+	p := &plan{
+		opts:   o,
+		sched:  Schedule{N: o.Requests, Spread: o.Spread},
+		limit:  o.Requests,
+		locals: o.Bind,
+	}
+	switch {
+	case o.Mode == Sequential:
+		p.limit = 1
+	case o.Concurrency > 0 && o.Concurrency < o.Requests:
+		p.limit = o.Concurrency
+	}
+	for _, path := range t.Paths {
+		p.reqs = append(p.reqs, []byte("GET "+path+" HTTP/1.0\r\nHost: "+t.hostHeader()+
+			"\r\nUser-Agent: "+userAgent+"\r\n\r\n"))
+	}
+	ip, err := resolve(ctx, t.Host, o.Bind)
+	if err != nil {
+		p.addrErr = err
+	} else {
+		p.addr = netip.AddrPortFrom(ip, uint16(t.Port))
+	}
+	return p
+}
+
+func (p *plan) request(i int) []byte { return p.reqs[i%len(p.reqs)] }
+
+// local is the source address of request i; invalid for "any".
+func (p *plan) local(i int) netip.Addr {
+	if len(p.locals) == 0 {
+		return netip.Addr{}
+	}
+	return p.locals[i%len(p.locals)]
+}
+
+// lookupNetIP is the resolver, replaced in tests so that they send no DNS
+// query anywhere.
+var lookupNetIP = net.DefaultResolver.LookupNetIP
+
+// resolve looks the host up once per run, so that name resolution is neither
+// timed nor repeated per request. It prefers the address family of the
+// source addresses, else IPv4, which is what a host name like "localhost"
+// is most often served on.
+func resolve(ctx context.Context, host string, bind []netip.Addr) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap(), nil
+	}
+	ips, err := lookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("lookup %s: no addresses", host)
+	}
+	want4 := len(bind) == 0 || bind[0].Is4()
+	for _, ip := range ips {
+		if ip.Unmap().Is4() == want4 {
+			return ip.Unmap(), nil
+		}
+	}
+	return ips[0].Unmap(), nil
+}
+
+// outcome is what an engine learns about one request.
+type outcome struct {
+	local  netip.AddrPort
+	end    time.Time
+	status int
+	bytes  int64
+	err    ErrorKind
+	detail string
+}
+
+// failed is the outcome of an error, classified.
+func failed(err error, during string) outcome {
+	return outcome{end: time.Now(), err: classify(err), detail: during + ": " + err.Error()}
+}

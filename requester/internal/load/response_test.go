@@ -1,0 +1,107 @@
+package load
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// feedAll feeds a response in pieces of size step and returns the verdict
+// the engines would reach: stop when feed says so, else EOF.
+func feedAll(raw string, step int) outcome {
+	var p response
+	p.reset()
+	for i := 0; i < len(raw); i += step {
+		if p.feed([]byte(raw[i:min(i+step, len(raw))])) {
+			return p.verdict(nil)
+		}
+	}
+	return p.verdict(io.EOF)
+}
+
+func TestResponseParsing(t *testing.T) {
+	long := strings.Repeat("x", 70000)
+	cases := []struct {
+		name   string
+		raw    string
+		status int
+		bytes  int64
+		err    ErrorKind
+		detail string
+	}{
+		{"complete", "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello", 200, 5, "", ""},
+		{"no length: body to EOF", "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n\r\nnot here\n", 404, 9, "", ""},
+		{"empty body", "HTTP/1.0 304 Not Modified\r\nContent-Length: 0\r\n\r\n", 304, 0, "", ""},
+		{"bare LF", "HTTP/1.0 200 OK\nContent-length: 2\n\nhi", 200, 2, "", ""},
+		{"header case", "HTTP/1.1 200 OK\r\nCONTENT-LENGTH:  3 \r\n\r\nabc", 200, 3, "", ""},
+		{"bytes past the length", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi there", 200, 2, "", ""},
+		{"nothing", "", 0, 0, Other, "before any response byte"},
+		{"cut status line", "HTTP/1.0 20", 0, 0, Other, "read status line: unexpected EOF"},
+		{"cut headers", "HTTP/1.0 200 OK\r\nContent-Le", 0, 0, Other, "read headers of HTTP 200: unexpected EOF"},
+		{"truncated body", "HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nabc", 0, 3, Other, "truncated after 3 of 10 bytes"},
+		{"malformed", "SSH-2.0-OpenSSH\r\n\r\n", 0, 0, Other, "malformed status line"},
+		{"bad code", "HTTP/1.0 2x0 OK\r\n\r\n", 0, 0, Other, "malformed status line"},
+		{"endless head", "HTTP/1.0 200 OK\r\nX: " + long, 0, 0, Other, "head longer than"},
+	}
+	for _, tc := range cases {
+		for _, step := range []int{1, 7, 1 << 20} { // byte by byte, odd pieces, all at once
+			got := feedAll(tc.raw, step)
+			if got.status != tc.status || got.bytes != tc.bytes || got.err != tc.err || !strings.Contains(got.detail, tc.detail) {
+				t.Errorf("%s (pieces of %d): got status %d bytes %d %q %q; want %d %d %q containing %q",
+					tc.name, step, got.status, got.bytes, got.err, got.detail, tc.status, tc.bytes, tc.err, tc.detail)
+			}
+		}
+	}
+}
+
+func TestVerdictOfReadErrors(t *testing.T) {
+	var p response
+	p.reset()
+	p.feed([]byte("HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"))
+	o := p.verdict(syscall.ECONNRESET)
+	if o.err != Reset || o.bytes != 10 || !strings.Contains(o.detail, "read body of HTTP 200 after 10 bytes") {
+		t.Errorf("reset mid-body: %+v", o)
+	}
+	p.reset()
+	if o := p.verdict(syscall.ECONNRESET); o.err != Reset || !strings.Contains(o.detail, "read status line") {
+		t.Errorf("reset before any byte: %+v", o)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := map[error]ErrorKind{
+		syscall.ECONNREFUSED:                  Refused,
+		syscall.ECONNRESET:                    Reset,
+		syscall.EPIPE:                         Reset,
+		syscall.ECONNABORTED:                  Reset,
+		syscall.ETIMEDOUT:                     Timeout,
+		errNoResponse:                         Other,
+		syscall.EADDRNOTAVAIL:                 Other,
+		errors.New("something else entirely"): Other,
+	}
+	for err, want := range cases {
+		if got := classify(err); got != want {
+			t.Errorf("classify(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
+
+func TestParseStatusLine(t *testing.T) {
+	good := map[string]int{
+		"HTTP/1.0 200 OK\r\n":                  200,
+		"HTTP/1.1 503 Service Unavailable\r\n": 503,
+		"HTTP/1.0 429\r\n":                     429,
+	}
+	for line, want := range good {
+		if got := parseStatusLine([]byte(line)); got != want {
+			t.Errorf("%q: %d", line, got)
+		}
+	}
+	for _, line := range []string{"HTTP/1.0 20 OK\r\n", "HTTP/1.0 2000 OK\r\n", "HTTP/1.0 abc OK\r\n", "HTTP/1.0 099 x\r\n", "HTTQ/1.0 200 OK\r\n"} {
+		if got := parseStatusLine([]byte(line)); got != 0 {
+			t.Errorf("%q accepted as %d", line, got)
+		}
+	}
+}

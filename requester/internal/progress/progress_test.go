@@ -1,0 +1,29 @@
+package progress
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestDisabledDrawsNothing(t *testing.T) {
+	b := New(&bytes.Buffer{}, false, 10, "x")
+	if b != nil {
+		t.Fatal("a disabled bar exists")
+	}
+	b.Add() // must not panic
+	b.Finish()
+}
+
+func TestBarCounts(t *testing.T) {
+	var out bytes.Buffer
+	b := New(&out, true, 3, "http://h:1 concurrent")
+	for range 3 {
+		b.Add()
+	}
+	b.Finish()
+	// Throttled, the bar is drawn at its first step and cleared at the end.
+	if s := out.String(); !strings.Contains(s, "http://h:1 concurrent") || !strings.Contains(s, "/3)") {
+		t.Errorf("bar output %q", s)
+	}
+}

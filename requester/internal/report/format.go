@@ -1,0 +1,108 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Format is a file format a report can be written in.
+type Format string
+
+// The file formats, chosen by the file's extension.
+const (
+	JSON Format = "json"
+	CSV  Format = "csv"
+	HTML Format = "html"
+)
+
+// FormatOf picks the format from a file name's extension, so that a wrong
+// name fails before a long run instead of after it.
+func FormatOf(path string) (Format, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return JSON, nil
+	case ".csv":
+		return CSV, nil
+	case ".html", ".htm":
+		return HTML, nil
+	}
+	return "", fmt.Errorf("cannot tell the format of %q: use a .json, .csv or .html file name", path)
+}
+
+// Encode writes rep to w in format f.
+func Encode(w io.Writer, f Format, rep Report) error {
+	switch f {
+	case JSON:
+		return WriteJSON(w, rep)
+	case CSV:
+		return WriteCSV(w, rep)
+	case HTML:
+		return WriteHTML(w, rep)
+	}
+	return fmt.Errorf("unknown format %q", f)
+}
+
+// WriteFile writes rep to path in the format its extension names.
+func WriteFile(path string, rep Report) error {
+	f, err := FormatOf(path)
+	if err != nil {
+		return err
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := Encode(file, f, rep); err != nil {
+		file.Close()
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	return file.Close()
+}
+
+// WriteJSON writes the report as indented JSON.
+func WriteJSON(w io.Writer, rep Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// csvHeader names the CSV columns; one row per request follows, for every
+// run in the report.
+var csvHeader = []string{
+	"target", "mode", "seq", "url", "local_addr",
+	"scheduled_ms", "start_ms", "end_ms", "latency_ms", "lateness_ms",
+	"status", "bytes", "error", "detail",
+}
+
+// WriteCSV writes one row per request, after a header row.
+func WriteCSV(w io.Writer, rep Report) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
+	for _, run := range rep.Runs {
+		for _, r := range run.Results {
+			status := ""
+			if r.Status != 0 {
+				status = strconv.Itoa(r.Status)
+			}
+			row := []string{
+				run.Target, run.Mode, strconv.Itoa(r.Seq), r.URL, r.LocalAddr,
+				f(r.ScheduledMs), f(r.StartMs), f(r.EndMs), f(r.LatencyMs), f(r.LatenessMs),
+				status, strconv.FormatInt(r.Bytes, 10), r.Error, r.Detail,
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

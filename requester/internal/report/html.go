@@ -1,0 +1,377 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The page is one file with inline CSS and inline SVG: no script, font,
+// image or style sheet is loaded from anywhere, so it opens the same offline,
+// from a CI artefact or from a mail.
+
+// classColors colour the outcome classes in every chart, in outcomeOrder.
+var classColors = map[string]string{
+	"200":    "#2e9e44",
+	"429":    "#f0a020",
+	"503":    "#8e44ad",
+	"other":  "#4a78c2",
+	"errors": "#d62728",
+}
+
+// timelineBars is the most requests drawn on a timeline; a bigger run is
+// drawn one request in k, and says so.
+const timelineBars = 2000
+
+// htmlRequestRows is the largest run whose requests are listed in a table.
+const htmlRequestRows = 500
+
+// chart geometry, in SVG user units (pixels at 100 %).
+const (
+	chartW   = 1100
+	marginL  = 64
+	marginR  = 16
+	marginT  = 12
+	marginB  = 36
+	plotW    = chartW - marginL - marginR
+	barChart = 220 // plot height of the histogram and per-second charts
+)
+
+type htmlRun struct {
+	Run
+	TimelineSVG, HistogramSVG, PerSecondSVG template.HTML
+	ShowRequests, Details                   bool
+}
+
+type htmlPage struct {
+	Report
+	Generated string
+	Runs      []htmlRun
+	Text      template.HTML // the side-by-side tables
+	Legend    []legendItem
+	Speedups  template.HTML
+}
+
+type legendItem struct{ Name, Color string }
+
+// WriteHTML writes the report as a self-contained HTML page.
+func WriteHTML(w io.Writer, rep Report) error {
+	page := htmlPage{Report: rep, Generated: time.Now().Format(time.RFC1123)}
+	for _, name := range outcomeOrder {
+		page.Legend = append(page.Legend, legendItem{name, classColors[name]})
+	}
+	var tables strings.Builder
+	if err := WriteText(&tables, rep, TextOptions{Comparisons: true}); err != nil {
+		return err
+	}
+	page.Text = template.HTML(template.HTMLEscapeString(tables.String()))
+	if len(rep.Speedup) > 0 {
+		page.Speedups = speedupChart(rep.Speedup)
+	}
+	for _, run := range rep.Runs {
+		page.Runs = append(page.Runs, htmlRun{
+			Run:          run,
+			TimelineSVG:  timeline(run),
+			HistogramSVG: histogramChart(run),
+			PerSecondSVG: perSecondChart(run),
+			ShowRequests: len(run.Results) <= htmlRequestRows,
+			Details:      slices.ContainsFunc(run.Results, func(r Result) bool { return r.Detail != "" }),
+		})
+	}
+	return pageTemplate.Execute(w, page)
+}
+
+// svg accumulates the markup of one chart. Only numbers and escaped text go
+// into it, which is what makes handing it to the template as HTML safe.
+type svg struct{ strings.Builder }
+
+func (s *svg) printf(format string, args ...any) { fmt.Fprintf(&s.Builder, format, args...) }
+
+func (s *svg) text(x, y float64, anchor, class, text string) {
+	s.printf(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s">%s</text>`, x, y, anchor, class, template.HTMLEscapeString(text))
+}
+
+func (s *svg) html() template.HTML { return template.HTML(s.String()) }
+
+// niceStep is a round step (1, 2 or 5 times a power of ten) giving about
+// n ticks over span.
+func niceStep(span float64, n int) float64 {
+	if span <= 0 {
+		return 1
+	}
+	raw := span / float64(n)
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if raw <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func fmtTick(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// timeline draws every request as a bar from send to end, one row per
+// request in order, coloured by outcome, with a dark tick at its planned
+// send time. Sequential runs come out as a staircase, concurrent ones as
+// overlapping bars.
+func timeline(run Run) template.HTML {
+	results := run.Results
+	step := 1
+	if len(results) > timelineBars {
+		step = (len(results) + timelineBars - 1) / timelineBars
+	}
+	rows := (len(results) + step - 1) / step
+	plotH := math.Min(math.Max(float64(rows)*8, 160), 640)
+	rowH := plotH / math.Max(float64(rows), 1)
+	span := run.WallS * 1000
+	for _, r := range results {
+		span = math.Max(span, math.Max(r.EndMs, r.ScheduledMs))
+	}
+	span = math.Max(span, 0.001)
+	x := func(ms float64) float64 { return marginL + ms/span*plotW }
+	h := marginT + plotH + marginB
+
+	var s svg
+	s.printf(`<svg class="chart" viewBox="0 0 %d %.0f" width="%d" height="%.0f" role="img" aria-label="timeline">`, chartW, h, chartW, h)
+	s.printf(`<rect x="%d" y="%d" width="%d" height="%.1f" class="plot"/>`, marginL, marginT, plotW, plotH)
+	tick := niceStep(span, 10)
+	for v := 0.0; v <= span+tick/1e6; v += tick {
+		s.printf(`<line x1="%.1f" x2="%.1f" y1="%d" y2="%.1f" class="grid"/>`, x(v), x(v), marginT, marginT+plotH)
+		s.text(x(v), marginT+plotH+14, "middle", "tick", fmtTick(round(v, 6)))
+	}
+	s.text(marginL+plotW/2, h-4, "middle", "axis", "time since the run's start (ms)")
+	s.text(14, marginT+plotH/2, "middle", "axis vertical", "request (seq)")
+	for _, seq := range []int{0, len(results) - 1} {
+		if seq >= 0 && len(results) > 0 {
+			y := marginT + float64(seq/step)*rowH + rowH/2 + 3
+			s.text(marginL-4, y, "end", "tick", strconv.Itoa(results[seq].Seq))
+		}
+	}
+	barH := math.Max(rowH*0.7, 0.6)
+	for i := 0; i < len(results); i += step {
+		r := results[i]
+		y := marginT + float64(i/step)*rowH + (rowH-barH)/2
+		width := math.Max(x(r.EndMs)-x(r.StartMs), 2) // the shortest request still shows its colour
+		color := classColors[outcomeClass(r)]
+		s.printf(`<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"><title>%s</title></rect>`,
+			x(r.StartMs), y, width, barH, color, template.HTMLEscapeString(barTitle(r)))
+		s.printf(`<line x1="%.2f" x2="%.2f" y1="%.2f" y2="%.2f" class="planned"/>`,
+			x(r.ScheduledMs), x(r.ScheduledMs), y-barH*0.15, y+barH*1.15)
+	}
+	s.printf(`</svg>`)
+	if step > 1 {
+		s.printf(`<p class="note">%d requests: one in %d is drawn.</p>`, len(results), step)
+	}
+	return s.html()
+}
+
+func barTitle(r Result) string {
+	out := fmt.Sprintf("#%d %s: %s, %.3f ms (planned %.3f ms, sent %.3f ms, late %.3f ms)",
+		r.Seq, r.URL, r.Outcome(), r.LatencyMs, r.ScheduledMs, r.StartMs, r.LatenessMs)
+	if r.Detail != "" {
+		out += "; " + r.Detail
+	}
+	return out
+}
+
+// outcomeClass is the class name of a result, as in latency_by_outcome.
+func outcomeClass(r Result) string {
+	switch {
+	case r.Error != "":
+		return "errors"
+	case r.Status == 200:
+		return "200"
+	case r.Status == 429:
+		return "429"
+	case r.Status == 503:
+		return "503"
+	}
+	return "other"
+}
+
+// stackedBars draws one stacked bar per column: counts[i] lists the
+// segments of bar i in outcomeOrder.
+func stackedBars(label string, xTitle string, labels []string, counts [][5]int, tips []string) template.HTML {
+	n := len(counts)
+	most := 1
+	for _, c := range counts {
+		most = max(most, c[0]+c[1]+c[2]+c[3]+c[4])
+	}
+	h := float64(marginT + barChart + marginB)
+	slot := float64(plotW) / math.Max(float64(n), 1)
+	barW := math.Min(math.Max(slot*0.8, 1), 80)
+
+	var s svg
+	s.printf(`<svg class="chart" viewBox="0 0 %d %.0f" width="%d" height="%.0f" role="img" aria-label="%s">`, chartW, h, chartW, h, template.HTMLEscapeString(label))
+	s.printf(`<rect x="%d" y="%d" width="%d" height="%d" class="plot"/>`, marginL, marginT, plotW, barChart)
+	tick := math.Max(niceStep(float64(most), 5), 1)
+	top := math.Ceil(float64(most)/tick) * tick // the axis ends on a tick, above the tallest bar
+	y := func(v float64) float64 { return marginT + barChart - v/top*barChart }
+	for v := 0.0; v <= top; v += tick {
+		s.printf(`<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/>`, marginL, marginL+plotW, y(v), y(v))
+		s.text(marginL-4, y(v)+4, "end", "tick", fmtTick(v))
+	}
+	s.text(marginL+plotW/2, h-4, "middle", "axis", xTitle)
+	labelEvery := int(math.Ceil(float64(n) / 24)) // keep labels from overlapping
+	for i, c := range counts {
+		x0 := marginL + float64(i)*slot + (slot-barW)/2
+		base := 0.0
+		for k, name := range outcomeOrder {
+			if c[k] == 0 {
+				continue
+			}
+			top := base + float64(c[k])
+			s.printf(`<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"><title>%s: %d %s</title></rect>`,
+				x0, y(top), barW, y(base)-y(top), classColors[name], template.HTMLEscapeString(tips[i]), c[k], name)
+			base = top
+		}
+		if i%labelEvery == 0 {
+			s.text(x0+barW/2, marginT+barChart+14, "middle", "tick", labels[i])
+		}
+	}
+	s.printf(`</svg>`)
+	return s.html()
+}
+
+// speedupChart draws, for each target, its sequential and concurrent wall
+// times on one scale: the difference the speedup table puts in numbers.
+func speedupChart(sp []Speedup) template.HTML {
+	const rowH, barH = 26.0, 18.0
+	most := 0.0
+	for _, s := range sp {
+		most = math.Max(most, math.Max(s.SequentialS, s.ConcurrentS))
+	}
+	most = math.Max(most, 1e-6)
+	labelW := 120.0
+	w := float64(plotW) - labelW - 90 // room for the value after the longest bar
+	h := marginT + float64(len(sp))*(2*rowH+18) + 20
+	var s svg
+	s.printf(`<svg class="chart" viewBox="0 0 %d %.0f" width="%d" height="%.0f" role="img" aria-label="speedup">`, chartW, h, chartW, h)
+	y := float64(marginT)
+	x0 := marginL + labelW
+	for _, row := range sp {
+		for k, v := range []float64{row.SequentialS, row.ConcurrentS} {
+			name := [...]string{"sequential", "concurrent"}[k]
+			s.text(x0-6, y+barH-4, "end", "axis", name)
+			s.printf(`<rect x="%.1f" y="%.1f" width="%.2f" height="%.1f" class="%s"><title>%s %s: %.3f s</title></rect>`,
+				x0, y, math.Max(v/most*w, 1), barH, name, template.HTMLEscapeString(row.Target), name, v)
+			s.text(x0+math.Max(v/most*w, 1)+6, y+barH-4, "start", "tick", fmt.Sprintf("%.3f s", v))
+			y += rowH
+		}
+		s.text(x0, y+8, "start", "tick", fmt.Sprintf("%s: speedup %.2f×, efficiency %.3f with %d workers (wall time, one scale for both modes)",
+			row.Target, row.Speedup, row.Efficiency, row.Workers))
+		y += 18
+	}
+	s.printf(`</svg>`)
+	return s.html()
+}
+
+func histogramChart(run Run) template.HTML {
+	var labels, tips []string
+	var counts [][5]int
+	for _, b := range run.Histogram {
+		labels = append(labels, shortMs(b.FromMs))
+		tips = append(tips, fmt.Sprintf("%.3f–%.3f ms", b.FromMs, b.ToMs))
+		counts = append(counts, [5]int{b.OK, b.S429, b.S503, b.Other, b.Errors})
+	}
+	return stackedBars("latency histogram", "latency (ms, log scale; each bar from the value under it to the next)", labels, counts, tips)
+}
+
+func perSecondChart(run Run) template.HTML {
+	var labels, tips []string
+	var counts [][5]int
+	for _, s := range run.PerSecond {
+		labels = append(labels, strconv.Itoa(s.Second))
+		tips = append(tips, fmt.Sprintf("second %d", s.Second))
+		counts = append(counts, [5]int{s.OK, s.S429, s.S503, s.Other, s.Errors})
+	}
+	return stackedBars("outcomes per second", "second of the run (by send time)", labels, counts, tips)
+}
+
+// shortMs prints a latency with about three significant digits.
+func shortMs(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"f3": f3,
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>httplab requester report</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1d1d1f; background: #fff; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 36px 0 8px; padding-top: 12px; border-top: 2px solid #ddd; }
+h3 { font-size: 15px; margin: 20px 0 6px; }
+.meta, .note { color: #555; }
+.legend span { display: inline-block; margin-right: 16px; }
+.legend i { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: -1px; border-radius: 2px; }
+.legend i.planned { width: 2px; background: #111; }
+pre.tables { font: 12px/1.3 ui-monospace, "DejaVu Sans Mono", monospace; background: #f7f7f9; padding: 12px; overflow-x: auto; }
+svg.chart { display: block; max-width: 100%; height: auto; }
+svg .plot { fill: #fafafa; stroke: #ccc; }
+svg .grid { stroke: #e6e6e6; }
+svg .planned { stroke: #111; stroke-width: 1; }
+svg .sequential { fill: #888; }
+svg .concurrent { fill: #2e9e44; }
+svg text { font: 11px system-ui, sans-serif; fill: #444; }
+svg text.axis { font-size: 12px; fill: #222; }
+svg text.vertical { writing-mode: vertical-rl; }
+table { border-collapse: collapse; font-size: 12px; margin: 6px 0 12px; }
+th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: right; }
+th { background: #f0f0f3; }
+td.l { text-align: left; }
+</style>
+</head>
+<body>
+<h1>httplab requester report</h1>
+<p class="meta">Generated {{.Generated}}. {{len .Runs}} run(s). Each request is one HTTP/1.0 connection; latency runs from the actual send to the complete response; lateness is the actual send minus the planned send.</p>
+<p class="legend">{{range .Legend}}<span><i style="background:{{.Color}}"></i>{{.Name}}</span>{{end}}<span><i class="planned"></i>planned send time</span></p>
+
+<h2>Summary</h2>
+{{if .Speedups}}<h3>Sequential against concurrent wall time</h3>
+{{.Speedups}}{{end}}
+<pre class="tables">{{.Text}}</pre>
+
+{{range .Runs}}
+<h2>{{.Target}} · {{.Mode}}</h2>
+<p class="meta">{{.Sent}} of {{.Requests}} requests sent{{if .Interrupted}} (interrupted){{end}},
+planned over {{f3 .SpreadS}} s, in-flight cap {{if .Concurrency}}{{.Concurrency}}{{else}}none{{end}},
+peak in flight {{.PeakInFlight}}, wall time {{f3 .WallS}} s, {{printf "%.1f" .ThroughputRPS}} req/s.</p>
+<h3>Timeline: each request from send to end</h3>
+{{.TimelineSVG}}
+<h3>Latency histogram</h3>
+{{.HistogramSVG}}
+<h3>Outcomes per second</h3>
+{{.PerSecondSVG}}
+<table>
+<tr><th>second</th><th>sent</th><th>200</th><th>429</th><th>503</th><th>other</th><th>errors</th></tr>
+{{range .PerSecond}}<tr><td>{{.Second}}</td><td>{{.Sent}}</td><td>{{.OK}}</td><td>{{.S429}}</td><td>{{.S503}}</td><td>{{.Other}}</td><td>{{.Errors}}</td></tr>
+{{end}}</table>
+{{if .ShowRequests}}
+<h3>Requests</h3>
+<table>
+<tr><th>seq</th><th>url</th><th>local addr</th><th>planned ms</th><th>sent ms</th><th>end ms</th><th>latency ms</th><th>late ms</th><th>outcome</th><th>bytes</th>{{if .Details}}<th>detail</th>{{end}}</tr>
+{{$details := .Details}}{{range .Results}}<tr><td>{{.Seq}}</td><td class="l">{{.URL}}</td><td class="l">{{.LocalAddr}}</td><td>{{f3 .ScheduledMs}}</td><td>{{f3 .StartMs}}</td><td>{{f3 .EndMs}}</td><td>{{f3 .LatencyMs}}</td><td>{{f3 .LatenessMs}}</td><td>{{.Outcome}}</td><td>{{.Bytes}}</td>{{if $details}}<td class="l">{{.Detail}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}
+{{end}}
+</body>
+</html>
+`))

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// fileServer is an HTTP/1.0 server on loopback that answers 200 and counts
+// the hits, as the lab server does; hits is nil-safe for a server without
+// a counter.
+func fileServer(t *testing.T, hits *atomic.Int64) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					l, err := br.ReadString('\n')
+					if err != nil || l == "\r\n" {
+						break
+					}
+				}
+				if hits != nil {
+					hits.Add(1)
+				}
+				fmt.Fprint(c, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+func clearEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "REQUESTER_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+}
+
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr, false)
+	return code, stdout.String(), stderr.String()
+}
+
+type jsonReport struct {
+	Runs []struct {
+		Target  string         `json:"target"`
+		Mode    string         `json:"mode"`
+		Status  map[string]int `json:"status"`
+		Errors  map[string]int `json:"errors"`
+		Results []struct {
+			Seq   int    `json:"seq"`
+			Error string `json:"error"`
+		} `json:"results"`
+	} `json:"runs"`
+	Speedup []map[string]any `json:"speedup"`
+	Hits    *struct {
+		Sent, Counted, Lost int
+		Error               string
+	} `json:"hits"`
+}
+
+func TestJSONWithTwoTargetsAndBothModes(t *testing.T) {
+	clearEnv(t)
+	a, b := fileServer(t, nil), fileServer(t, nil)
+	code, out, errOut := runMain(t, "-url", "http://"+a+"/,http://"+b+"/x", "-r", "5", "-mode", "both", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, out)
+	}
+	if len(rep.Runs) != 4 {
+		t.Fatalf("%d runs, want 2 targets × 2 modes", len(rep.Runs))
+	}
+	want := [][2]string{{"http://" + a, "sequential"}, {"http://" + a, "concurrent"}, {"http://" + b, "sequential"}, {"http://" + b, "concurrent"}}
+	for i, r := range rep.Runs {
+		if r.Target != want[i][0] || r.Mode != want[i][1] || r.Status["200"] != 5 || len(r.Results) != 5 {
+			t.Errorf("run %d: %s %s %v with %d results", i, r.Target, r.Mode, r.Status, len(r.Results))
+		}
+	}
+	if len(rep.Speedup) != 2 {
+		t.Errorf("%d speedup rows, want one per target", len(rep.Speedup))
+	}
+}
+
+func TestUnreachableTargetIsReported(t *testing.T) {
+	clearEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	code, out, errOut := runMain(t, "-H", "127.0.0.1", "-p", fmt.Sprint(port), "-r", "3", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Runs[0]; r.Errors["refused"] != 3 || len(r.Status) != 0 || r.Results[2].Error != "refused" {
+		t.Errorf("errors %v status %v", r.Errors, r.Status)
+	}
+}
+
+func TestHitsCheck(t *testing.T) {
+	clearEnv(t)
+	var hits atomic.Int64
+	target := fileServer(t, &hits)
+	stats := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A server whose counter has lost two updates by the end of the
+		// run, as the lab's naive counter does.
+		n := hits.Load()
+		if n >= 10 {
+			n -= 2
+		}
+		fmt.Fprintf(w, `{"hits":{"/":%d}}`, n)
+	}))
+	defer stats.Close()
+	code, out, errOut := runMain(t, "-url", "http://"+target+"/", "-r", "10", "-stats", stats.URL+"/stats", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if h := rep.Hits; h == nil || h.Sent != 10 || h.Counted != 8 || h.Lost != 2 || h.Error != "" {
+		t.Errorf("hits %+v", h)
+	}
+}
+
+func TestOutputFiles(t *testing.T) {
+	clearEnv(t)
+	target := fileServer(t, nil)
+	dir := t.TempDir()
+	for _, name := range []string{"r.json", "r.csv", "r.html"} {
+		path := filepath.Join(dir, name)
+		code, out, errOut := runMain(t, "-url", "http://"+target+"/", "-r", "4", "-q", "-o", path)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, errOut)
+		}
+		if !strings.Contains(out, "Summary") || strings.Contains(out, "Requests: ") {
+			t.Errorf("%s: stdout is not the quiet text report:\n%s", name, out)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch filepath.Ext(name) {
+		case ".json":
+			var rep jsonReport
+			if err := json.Unmarshal(data, &rep); err != nil || len(rep.Runs[0].Results) != 4 {
+				t.Errorf("json file: %v", err)
+			}
+		case ".csv":
+			rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+			if err != nil || len(rows) != 5 {
+				t.Errorf("csv file: %d rows, %v", len(rows), err)
+			}
+		case ".html":
+			if !bytes.Contains(data, []byte("<svg")) || bytes.Contains(data, []byte("<script")) {
+				t.Error("html file lacks charts or has a script")
+			}
+		}
+	}
+}
+
+func TestTextReportListsRequests(t *testing.T) {
+	clearEnv(t)
+	target := fileServer(t, nil)
+	code, out, _ := runMain(t, "-url", "http://"+target+"/", "-r", "3")
+	if code != 0 || !strings.Contains(out, "Requests: http://"+target+" concurrent") || !strings.Contains(out, "Outcomes per second") {
+		t.Errorf("exit %d, report:\n%s", code, out)
+	}
+}
+
+func TestBadFlagExitsWithUsage(t *testing.T) {
+	clearEnv(t)
+	code, out, errOut := runMain(t, "-r", "0")
+	if code != 2 || out != "" || !strings.Contains(errOut, "Usage: requester") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	dir := t.TempDir()
+	if code, _, _ := runMain(t, "-o", filepath.Join(dir, "x.pdf")); code != 2 {
+		t.Errorf("unknown -o extension: exit %d, want 2 before any request", code)
+	}
+	if code, _, _ := runMain(t, "-h"); code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+	if code, _, errOut := runMain(t, "-url", "http://127.0.0.1:1/", "-r", "1", "-q", "-o", filepath.Join(dir, "missing", "x.json")); code != 1 || !strings.Contains(errOut, "x.json") {
+		t.Errorf("unwritable -o: exit %d, %q", code, errOut)
+	}
+}
