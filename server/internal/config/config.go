@@ -16,26 +16,29 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Config is the server's whole configuration. The envconfig tags name the
-// variables of the contract; the defaults live here and nowhere else.
+// Config is the server's whole configuration. Variable names come from the
+// field names split into words (MaxPerClient: SERVER_MAX_PER_CLIENT). No
+// explicit envconfig tags: with one, envconfig falls back to the unprefixed
+// name, and a stray $PORT, $HOST or $MODE in the user's shell would leak in.
+// The defaults live here and nowhere else.
 type Config struct {
-	Port          int           `envconfig:"PORT" default:"8080"`
-	Host          string        `envconfig:"HOST" default:""`
-	Root          string        `envconfig:"ROOT" default:"./content"`
-	MaxPerClient  int           `envconfig:"MAX_PER_CLIENT" default:"12"`
-	MaxTotal      int           `envconfig:"MAX_TOTAL" default:"60"`
-	ClientKey     string        `envconfig:"CLIENT_KEY" default:"ip"`
-	RateLimit     int           `envconfig:"RATE_LIMIT" default:"5"`
-	RateWindow    time.Duration `envconfig:"RATE_WINDOW" default:"1s"`
-	Mode          string        `envconfig:"MODE" default:"concurrent"`
-	Delay         time.Duration `envconfig:"DELAY" default:"0"`
-	Counter       string        `envconfig:"COUNTER" default:"locked"`
-	AdminPort     int           `envconfig:"ADMIN_PORT" default:"9090"`
-	ReadTimeout   time.Duration `envconfig:"READ_TIMEOUT" default:"10s"`
-	WriteTimeout  time.Duration `envconfig:"WRITE_TIMEOUT" default:"30s"`
-	ShutdownGrace time.Duration `envconfig:"SHUTDOWN_GRACE" default:"10s"`
-	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info"`
-	LogFormat     string        `envconfig:"LOG_FORMAT" default:"auto"`
+	Port          int           `split_words:"true" default:"8080"`
+	Host          string        `split_words:"true" default:""`
+	Root          string        `split_words:"true" default:"./content"`
+	MaxPerClient  int           `split_words:"true" default:"12"`
+	MaxTotal      int           `split_words:"true" default:"60"`
+	ClientKey     string        `split_words:"true" default:"ip"`
+	RateLimit     int           `split_words:"true" default:"5"`
+	RateWindow    time.Duration `split_words:"true" default:"1s"`
+	Mode          string        `split_words:"true" default:"concurrent"`
+	Delay         time.Duration `split_words:"true" default:"0"`
+	Counter       string        `split_words:"true" default:"locked"`
+	AdminPort     int           `split_words:"true" default:"9090"`
+	ReadTimeout   time.Duration `split_words:"true" default:"10s"`
+	WriteTimeout  time.Duration `split_words:"true" default:"30s"`
+	ShutdownGrace time.Duration `split_words:"true" default:"10s"`
+	LogLevel      string        `split_words:"true" default:"info"`
+	LogFormat     string        `split_words:"true" default:"auto"`
 }
 
 // Modes, counters, client keys and log formats the server knows.

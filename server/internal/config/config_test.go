@@ -141,3 +141,15 @@ func TestAddresses(t *testing.T) {
 		t.Fatalf("%s %s", c.Addr(), c.HealthURL())
 	}
 }
+
+// Unprefixed variables common in shells and platforms must not leak in.
+func TestUnprefixedVariablesIgnored(t *testing.T) {
+	c, err := load(t, map[string]string{"PORT": "1234", "HOST": "example", "MODE": "stock",
+		"ROOT": "/x", "DELAY": "9s", "MAX_TOTAL": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.Host != "" || c.Mode != "concurrent" || c.Root != "./content" || c.Delay != 0 || c.MaxTotal != 60 {
+		t.Fatalf("unprefixed variables leaked: %+v", c)
+	}
+}
