@@ -53,16 +53,19 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 			if ctx.Err() != nil {
 				break
 			}
-			bar := progress.New(stderr, stderrIsTerminal && !cfg.Quiet, cfg.Requests, t.Name()+" "+string(mode))
-			runs = append(runs, load.Execute(ctx, t, load.Options{
+			opts := load.Options{
 				Requests:    cfg.Requests,
 				Spread:      cfg.Spread,
 				Concurrency: cfg.Concurrency,
 				Mode:        mode,
 				Timeout:     cfg.Timeout,
 				Bind:        cfg.Bind,
-				OnResult:    func(load.Result) { bar.Add() },
-			}))
+			}
+			bar := progress.New(stderr, stderrIsTerminal && !cfg.Quiet, cfg.Requests, t.Name()+" "+string(mode))
+			if bar != nil {
+				opts.OnResult = func(load.Result) { bar.Add() }
+			}
+			runs = append(runs, load.Execute(ctx, t, opts))
 			bar.Finish()
 		}
 	}

@@ -345,9 +345,16 @@ func (l *loop) advance(fd int, events uint32) {
 		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return
 		}
-		if soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soerr != 0 {
-			if err == nil {
+		// Writable without an error condition means connected; only a
+		// failure needs SO_ERROR to say why, which saves a system call per
+		// request.
+		if events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+			soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+			switch {
+			case err == nil && soerr != 0:
 				err = unix.Errno(soerr)
+			case err == nil:
+				err = unix.ECONNRESET // hung up, yet no error recorded
 			}
 			l.fail(c, err, "connect")
 			return
@@ -360,7 +367,8 @@ func (l *loop) advance(fd int, events uint32) {
 		}
 	}
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		l.read(c)
+		// An error condition (a reset) is left for read to report.
+		l.read(c, events&(unix.EPOLLRDHUP|unix.EPOLLERR) == unix.EPOLLRDHUP)
 	}
 }
 
@@ -382,9 +390,15 @@ func (l *loop) write(c *epollConn) bool {
 	return true
 }
 
-// read reads until the socket is empty, the response complete or the
-// connection over.
-func (l *loop) read(c *epollConn) {
+// read reads until the socket is empty or the connection over. peerClosed
+// says the event reported the server's FIN (EPOLLRDHUP).
+//
+// A read shorter than the buffer has emptied the socket: with edge-triggered
+// events, new data will raise a new event, so the loop does not spend a
+// system call on the EAGAIN that would follow. And if the server had already
+// closed when the event was raised, that short read took the last bytes:
+// the response ends there, without waiting for a read to return 0.
+func (l *loop) read(c *epollConn, peerClosed bool) {
 	for {
 		n, err := unix.Read(c.fd, l.buf)
 		switch {
@@ -399,7 +413,13 @@ func (l *loop) read(c *epollConn) {
 				// Complete: wait for the server's close, so that TIME_WAIT
 				// stays on its side and long runs keep their local ports.
 			}
-			continue
+			if n == len(l.buf) {
+				continue
+			}
+			if !peerClosed {
+				return
+			}
+			err = io.EOF
 		case errors.Is(err, unix.EAGAIN):
 			return
 		case errors.Is(err, unix.EINTR):

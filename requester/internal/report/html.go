@@ -327,7 +327,7 @@ pre.tables { font: 12px/1.3 ui-monospace, "DejaVu Sans Mono", monospace; backgro
 svg.chart { display: block; max-width: 100%; height: auto; }
 svg .plot { fill: #fafafa; stroke: #ccc; }
 svg .grid { stroke: #e6e6e6; }
-svg .planned { stroke: #111; stroke-width: 1; }
+svg .planned { stroke: #222; stroke-width: 1; stroke-opacity: .6; }
 svg .sequential { fill: #888; }
 svg .concurrent { fill: #2e9e44; }
 svg text { font: 11px system-ui, sans-serif; fill: #444; }

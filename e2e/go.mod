@@ -1,0 +1,3 @@
+module httplab/e2e
+
+go 1.26.0
