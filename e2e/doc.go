@@ -1,0 +1,11 @@
+// Package e2e holds the lab's end-to-end tests: they build the images, bring
+// the compose stack up under a project name of their own, and check the
+// contract's behaviour across real containers (rate limit per container IP,
+// per-client connection cap, the compare profile's speedup, graceful stop).
+//
+// They need a Docker engine and a compose (`docker compose` v2, or
+// `docker-compose` 1.29; E2E_COMPOSE chooses, e.g. E2E_COMPOSE=docker-compose).
+// Without an engine, or with -short, they skip with a message.
+//
+//	go test -race ./e2e/...              from the repository root
+package e2e
