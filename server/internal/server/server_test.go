@@ -500,19 +500,33 @@ func TestRateLimit(t *testing.T) {
 }
 
 // The lab's first experiment: 20 requests spread evenly over 4.1 s stay
-// under 5 per second and are all served.
+// under 5 per second and are all served. The schedule leaves 25 ms of slack
+// per window, which a loaded CI machine can eat in scheduling jitter between
+// the client's send and the server's timestamp, so a run gets three tries on
+// a fresh server; the exact property is proven with a fake clock in
+// ratelimit's tests.
 func TestRateLimitAdmitsSpreadRequests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 4 s")
 	}
-	r := start(t, func(c *config.Config) { c.RateLimit = 5; c.RateWindow = time.Second })
-	begin := time.Now()
-	for i := 0; i < 20; i++ {
-		time.Sleep(time.Until(begin.Add(time.Duration(i) * 4100 * time.Millisecond / 20)))
-		if rp := r.get(t, 2, "/"); rp.status != 200 {
-			t.Fatalf("request %d: %d", i, rp.status)
+	for attempt := 1; attempt <= 3; attempt++ {
+		r := start(t, func(c *config.Config) { c.RateLimit = 5; c.RateWindow = time.Second })
+		begin := time.Now()
+		refused := -1
+		for i := 0; i < 20; i++ {
+			time.Sleep(time.Until(begin.Add(time.Duration(i) * 4100 * time.Millisecond / 20)))
+			if rp := r.get(t, 2, "/"); rp.status != 200 {
+				refused = i
+				break
+			}
 		}
+		if refused < 0 {
+			return
+		}
+		t.Logf("attempt %d: request %d refused (%v after the start; due at %v)", attempt, refused,
+			time.Since(begin).Round(time.Millisecond), time.Duration(refused)*4100*time.Millisecond/20)
 	}
+	t.Fatal("20 requests over 4.1 s were refused in three attempts")
 }
 
 func hammer(t *testing.T, r *running, n int, target string) {
