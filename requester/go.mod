@@ -1,4 +1,4 @@
-module httplab/requester
+module httplab/httplab-requester
 
 go 1.26.0
 

@@ -13,11 +13,11 @@ import (
 
 	"golang.org/x/term"
 
-	"httplab/requester/internal/config"
-	"httplab/requester/internal/hits"
-	"httplab/requester/internal/load"
-	"httplab/requester/internal/progress"
-	"httplab/requester/internal/report"
+	"httplab/httplab-requester/internal/config"
+	"httplab/httplab-requester/internal/hits"
+	"httplab/httplab-requester/internal/load"
+	"httplab/httplab-requester/internal/progress"
+	"httplab/httplab-requester/internal/report"
 )
 
 func main() {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
-	"httplab/requester/internal/load"
-	"httplab/requester/internal/report"
+	"httplab/httplab-requester/internal/load"
+	"httplab/httplab-requester/internal/report"
 )
 
 // Config is everything a requester invocation needs.

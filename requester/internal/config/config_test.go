@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/requester/internal/load"
+	"httplab/httplab-requester/internal/load"
 )
 
 // clearEnv hides any REQUESTER_* variable of the machine running the tests.

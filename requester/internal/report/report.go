@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"time"
 
-	"httplab/requester/internal/hits"
-	"httplab/requester/internal/load"
-	"httplab/requester/internal/stats"
+	"httplab/httplab-requester/internal/hits"
+	"httplab/httplab-requester/internal/load"
+	"httplab/httplab-requester/internal/stats"
 )
 
 // Report is the whole report. The JSON names of its fields are part of the

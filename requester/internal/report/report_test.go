@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"httplab/requester/internal/hits"
-	"httplab/requester/internal/load"
+	"httplab/httplab-requester/internal/hits"
+	"httplab/httplab-requester/internal/load"
 )
 
 const msec = time.Millisecond

@@ -11,7 +11,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"httplab/requester/internal/load"
+	"httplab/httplab-requester/internal/load"
 )
 
 // Class groups outcomes the way a person reading a rate-limited or capped

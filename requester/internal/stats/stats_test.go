@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/requester/internal/load"
+	"httplab/httplab-requester/internal/load"
 )
 
 const ms = time.Millisecond
