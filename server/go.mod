@@ -1,4 +1,4 @@
-module httplab/server
+module httplab/httplab-server
 
 go 1.26.0
 

@@ -14,10 +14,10 @@ import (
 	"syscall"
 	"time"
 
-	"httplab/server/internal/admin"
-	"httplab/server/internal/config"
-	"httplab/server/internal/logging"
-	"httplab/server/internal/server"
+	"httplab/httplab-server/internal/admin"
+	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/logging"
+	"httplab/httplab-server/internal/server"
 )
 
 func main() {

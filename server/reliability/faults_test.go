@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"httplab/server/internal/admit"
-	"httplab/server/internal/config"
-	"httplab/server/internal/server"
+	"httplab/httplab-server/internal/admit"
+	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/server"
 )
 
 // TestClientResets has clients abort with a TCP reset (SO_LINGER 0, then

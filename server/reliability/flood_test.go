@@ -14,9 +14,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/admit"
-	"httplab/server/internal/config"
-	"httplab/server/internal/server"
+	"httplab/httplab-server/internal/admit"
+	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/server"
 )
 
 // floodOutcome is what one flooding client saw.

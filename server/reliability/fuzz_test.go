@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/server/internal/handler"
+	"httplab/httplab-server/internal/handler"
 )
 
 // FuzzHandler sends arbitrary bytes as a request to the real server over

@@ -23,9 +23,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/admin"
-	"httplab/server/internal/config"
-	"httplab/server/internal/server"
+	"httplab/httplab-server/internal/admin"
+	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/server"
 )
 
 // secretMark begins every secret planted around the served root. No
@@ -72,9 +72,9 @@ func serverBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binPath = filepath.Join(tmpDir, "server")
-		cmd := exec.Command("go", "build", "-o", binPath, "httplab/server")
+		cmd := exec.Command("go", "build", "-o", binPath, "httplab/httplab-server")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build httplab/server: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build httplab/httplab-server: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/server/internal/config"
+	"httplab/httplab-server/internal/config"
 )
 
 // closed, in hostileCase.want, accepts a connection the server closed

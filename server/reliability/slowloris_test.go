@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/server/internal/config"
+	"httplab/httplab-server/internal/config"
 )
 
 // TestSlowloris opens 300 slowloris connections from 127.0.0.2, each

@@ -20,7 +20,7 @@ import (
 	"strconv"
 	"sync"
 
-	"httplab/server/internal/clientid"
+	"httplab/httplab-server/internal/clientid"
 )
 
 // Verdict is the outcome of Admit.

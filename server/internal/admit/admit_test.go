@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"httplab/server/internal/clientid"
+	"httplab/httplab-server/internal/clientid"
 )
 
 func key(i int) clientid.Key {

@@ -13,12 +13,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/clientid"
-	"httplab/server/internal/handler"
-	"httplab/server/internal/hits"
-	"httplab/server/internal/ratelimit"
-	"httplab/server/internal/static"
-	"httplab/server/internal/tally"
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/handler"
+	"httplab/httplab-server/internal/hits"
+	"httplab/httplab-server/internal/ratelimit"
+	"httplab/httplab-server/internal/static"
+	"httplab/httplab-server/internal/tally"
 )
 
 // benchConn is a connection held in memory: the request comes from a

@@ -14,10 +14,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/clientid"
-	"httplab/server/internal/hits"
-	"httplab/server/internal/static"
-	"httplab/server/internal/tally"
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/hits"
+	"httplab/httplab-server/internal/static"
+	"httplab/httplab-server/internal/tally"
 )
 
 func writeFile(t *testing.T, dir, name, body string) {

@@ -18,12 +18,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/clientid"
-	"httplab/server/internal/hits"
-	"httplab/server/internal/ratelimit"
-	"httplab/server/internal/response"
-	"httplab/server/internal/static"
-	"httplab/server/internal/tally"
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/hits"
+	"httplab/httplab-server/internal/ratelimit"
+	"httplab/httplab-server/internal/response"
+	"httplab/httplab-server/internal/static"
+	"httplab/httplab-server/internal/tally"
 )
 
 const (

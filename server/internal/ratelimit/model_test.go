@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"httplab/server/internal/clientid"
+	"httplab/httplab-server/internal/clientid"
 )
 
 // model is the brute-force reference: it keeps every admitted time and

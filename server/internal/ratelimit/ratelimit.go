@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"httplab/server/internal/clientid"
+	"httplab/httplab-server/internal/clientid"
 )
 
 // DefaultMaxKeys is the key cap used when Options.MaxKeys is 0.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/server/internal/clientid"
+	"httplab/httplab-server/internal/clientid"
 )
 
 func mustNew(t testing.TB, o Options) *Limiter {

@@ -17,8 +17,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/admit"
-	"httplab/server/internal/config"
+	"httplab/httplab-server/internal/admit"
+	"httplab/httplab-server/internal/config"
 )
 
 // benchRoot writes the benchmark files: a 1.2 KB page and a 100 KiB file.

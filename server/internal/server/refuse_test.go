@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/server/internal/config"
+	"httplab/httplab-server/internal/config"
 )
 
 func TestCompleteHead(t *testing.T) {

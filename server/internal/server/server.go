@@ -17,17 +17,17 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/admin"
-	"httplab/server/internal/admit"
-	"httplab/server/internal/clientid"
-	"httplab/server/internal/config"
-	"httplab/server/internal/handler"
-	"httplab/server/internal/hits"
-	"httplab/server/internal/logging"
-	"httplab/server/internal/ratelimit"
-	"httplab/server/internal/response"
-	"httplab/server/internal/static"
-	"httplab/server/internal/tally"
+	"httplab/httplab-server/internal/admin"
+	"httplab/httplab-server/internal/admit"
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/handler"
+	"httplab/httplab-server/internal/hits"
+	"httplab/httplab-server/internal/logging"
+	"httplab/httplab-server/internal/ratelimit"
+	"httplab/httplab-server/internal/response"
+	"httplab/httplab-server/internal/static"
+	"httplab/httplab-server/internal/tally"
 )
 
 const (

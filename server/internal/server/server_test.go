@@ -19,8 +19,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"httplab/server/internal/admit"
-	"httplab/server/internal/config"
+	"httplab/httplab-server/internal/admit"
+	"httplab/httplab-server/internal/config"
 )
 
 // site writes a small tree for the tests: files, a folder with an index, a

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"httplab/server/internal/clientid"
+	"httplab/httplab-server/internal/clientid"
 )
 
 // serveStock is the baseline: Go's own net/http file server over the same
