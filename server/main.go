@@ -48,7 +48,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer srv.Close()
 
-	ln, err := net.Listen("tcp", cfg.Addr())
+	ln, err := server.Listen(context.Background(), "tcp", cfg.Addr())
 	if err != nil {
 		fmt.Fprintf(stderr, "server: listen on %s (-p / SERVER_PORT): %v\n", cfg.Addr(), err)
 		return 1
