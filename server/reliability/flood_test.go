@@ -192,13 +192,16 @@ func floodClient(addr string, from byte) (floodOutcome, string) {
 		return gotNothing, "dial: " + err.Error()
 	}
 	defer c.Close()
-	if _, err := io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n"); err != nil && !isReset(err) {
-		return gotNothing, "write: " + err.Error()
+	_, werr := io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n")
+	if werr != nil && !isReset(werr) {
+		return gotNothing, "write: " + werr.Error()
 	}
 	raw, rerr := readAll(c, time.Now().Add(30*time.Second))
 	rp, err := parseReply(raw, http.MethodGet)
 	if err != nil {
-		return gotNothing, fmt.Sprintf("%v (read: %v)", err, rerr)
+		// A reset on the write means the server's socket was gone before the
+		// request left: this client was descheduled past the linger bound.
+		return gotNothing, fmt.Sprintf("%v (write: %v, read: %v)", err, werr, rerr)
 	}
 	if p := contractProblems(rp, http.MethodGet); len(p) > 0 {
 		return gotOther, fmt.Sprint(p)

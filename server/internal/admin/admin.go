@@ -35,6 +35,7 @@ type Connections struct {
 	RejectedTotalCap   uint64 `json:"rejected_total_cap"`
 	RejectedClientCap  uint64 `json:"rejected_client_cap"`
 	RefusalsUnlingered uint64 `json:"refusals_unlingered"`
+	RefusalsUnwritten  uint64 `json:"refusals_unwritten"`
 	AcceptErrors       uint64 `json:"accept_errors"`
 }
 

@@ -12,7 +12,7 @@ import (
 type collector struct {
 	stats func() Stats
 
-	active, peak, accepted, rejected, requests, rateLimited, hits, rateKeys, unlingered, acceptErrs *prometheus.Desc
+	active, peak, accepted, rejected, requests, rateLimited, hits, rateKeys, unlingered, unwritten, acceptErrs *prometheus.Desc
 }
 
 func newCollector(stats func() Stats) *collector {
@@ -30,13 +30,14 @@ func newCollector(stats func() Stats) *collector {
 		hits:        d("hits_total", "200 responses by path.", "path"),
 		rateKeys:    d("ratelimit_keys", "Client keys tracked by the rate limiter."),
 		unlingered:  d("refusals_unlingered_total", "503 refusals closed without a lingering close because too many were lingering."),
+		unwritten:   d("refusals_unwritten_total", "503 refusals the kernel would not take at once (a zero window or a dead socket); the socket was closed without one."),
 		acceptErrs:  d("accept_errors_total", "Temporary accept errors (such as EMFILE) survived with backoff."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.active, c.peak, c.accepted, c.rejected, c.requests,
-		c.rateLimited, c.hits, c.rateKeys, c.unlingered, c.acceptErrs} {
+		c.rateLimited, c.hits, c.rateKeys, c.unlingered, c.unwritten, c.acceptErrs} {
 		ch <- d
 	}
 }
@@ -65,5 +66,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.rateKeys, float64(s.Limits.RateKeys))
 	counter(c.unlingered, s.Connections.RefusalsUnlingered)
+	counter(c.unwritten, s.Connections.RefusalsUnwritten)
 	counter(c.acceptErrs, s.Connections.AcceptErrors)
 }

@@ -40,3 +40,35 @@ func drainRequest(c net.Conn, buf []byte) bool {
 	}
 	return eof || (n < len(buf) && completeHead(buf[:n]))
 }
+
+// writeNow makes one non-blocking write of b and reports whether all of it
+// went. A refusal is a few hundred bytes to a fresh socket, whose send
+// buffer is empty, so the kernel takes it whole. Going through the raw
+// descriptor means no deadline is involved: with net.Conn.Write and a
+// short write deadline, an accept goroutine descheduled past that deadline
+// (a loaded machine, the race detector) would find it expired, write
+// nothing and close, and the client would read an empty reply.
+func writeNow(c net.Conn, b []byte) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return writeWithDeadline(c, b)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return writeWithDeadline(c, b)
+	}
+	// Control, not RawConn.Write: the latter checks the deadline first too.
+	n := 0
+	if rc.Control(func(fd uintptr) {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if m <= 0 || err != nil {
+				return // EAGAIN (a zero window) or an error: give up, never wait
+			}
+			n += m
+		}
+	}) != nil {
+		return false
+	}
+	return n == len(b)
+}

@@ -79,3 +79,41 @@ func TestRefusalWithoutReset(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalWriteIgnoresDeadlines: CI once saw a refused client read an
+// empty reply, because the accept goroutine was descheduled past the 50 ms
+// write deadline it had just set, and net.Conn.Write then gave up before
+// writing. The refusal is now one non-blocking write through the raw
+// descriptor, so even a connection whose write deadline has long expired
+// gets its bytes.
+func TestRefusalWriteIgnoresDeadlines(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	_ = server.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := server.Write([]byte("x")); err == nil {
+		t.Fatal("net.Conn.Write wrote past its deadline: this test no longer shows the hazard")
+	}
+	msg := []byte("HTTP/1.0 503 Service Unavailable\r\n\r\n")
+	if !writeNow(server, msg) {
+		t.Fatal("writeNow did not write the refusal")
+	}
+	_ = server.Close()
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil || string(got) != string(msg) {
+		t.Fatalf("client read %q, %v; want %q", got, err, msg)
+	}
+}

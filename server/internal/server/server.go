@@ -31,10 +31,11 @@ import (
 )
 
 const (
-	// A refusal is one small write to a fresh socket, which the kernel takes
-	// at once; the deadline only guards the accept loop against the odd
-	// client that advertises a zero window.
-	refuseWriteTimeout = 50 * time.Millisecond
+	// Where a refusal cannot be written without waiting (no raw descriptor),
+	// this deadline guards the accept loop against the odd client that
+	// advertises a zero window. It is generous because a deadline that
+	// passes while the accept goroutine is descheduled loses the 503.
+	refuseWriteTimeout = time.Second
 	// At most this many refused sockets linger at once (each one goroutine
 	// and one descriptor, for at most lingerTimeout). Past it a refused
 	// socket is closed at once: its 503 may then be lost to a reset, which
@@ -69,6 +70,7 @@ type Server struct {
 	mu          sync.Mutex
 	conns       map[net.Conn]struct{}
 	lingerDrops atomic.Uint64
+	unwritten   atomic.Uint64
 	acceptErrs  atomic.Uint64
 
 	// AfterAdmit, when set (tests only), is called on the accept goroutine
@@ -261,8 +263,9 @@ func (s *Server) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
 		Extra: []string{"Retry-After", "1"}}, now)
 	b = append(b, body...)
 	s.refuseBuf = b
-	_ = c.SetWriteDeadline(now.Add(refuseWriteTimeout))
-	_, _ = c.Write(b)
+	if !writeNow(c, b) {
+		s.unwritten.Add(1)
+	}
 
 	if e := s.refusalLog.Info(); e != nil { // key.String allocates: only for a logged refusal
 		e.Str("client", key.String()).Str("reason", v.String()).Msg("connection refused")
@@ -281,6 +284,14 @@ func (s *Server) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
 		s.lingerDrops.Add(1)
 		response.DrainClose(c)
 	}
+}
+
+// writeWithDeadline is the portable refusal write.
+func writeWithDeadline(c net.Conn, b []byte) bool {
+	_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+	n, err := c.Write(b)
+	_ = c.SetWriteDeadline(time.Time{})
+	return err == nil && n == len(b)
 }
 
 func (s *Server) track(c net.Conn, add bool) {
@@ -343,7 +354,7 @@ func (s *Server) Stats() admin.Stats {
 		Connections: admin.Connections{
 			Active: a.Active, Peak: a.Peak, PeakPerClient: a.PeakPerClient, Accepted: a.Accepted,
 			RejectedTotalCap: a.RejectedTotal, RejectedClientCap: a.RejectedClient,
-			RefusalsUnlingered: s.lingerDrops.Load(), AcceptErrors: s.acceptErrs.Load(),
+			RefusalsUnlingered: s.lingerDrops.Load(), RefusalsUnwritten: s.unwritten.Load(), AcceptErrors: s.acceptErrs.Load(),
 		},
 		Clients: a.Clients,
 		Requests: admin.Requests{
