@@ -217,7 +217,8 @@ func TestCachedResponsesAreIdentical(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "a.html", "<p>a</p>")
 	writeFile(t, dir, "sub/b.css", "b{}")
-	writeFile(t, dir, "big.txt", strings.Repeat("z", smallFile+1))
+	writeFile(t, dir, "big.txt", strings.Repeat("z", smallFile+1))     // cached, sent with writev
+	writeFile(t, dir, "huge.txt", strings.Repeat("h", cacheMaxFile+1)) // never cached: sendfile
 	site, err := static.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +245,8 @@ func TestCachedResponsesAreIdentical(t *testing.T) {
 		return c.w.String()
 	}
 	reqs := []string{"GET /a.html HTTP/1.0\r\n\r\n", "HEAD /a.html HTTP/1.0\r\n\r\n",
-		"GET /sub/b.css HTTP/1.1\r\nHost: x\r\n\r\n", "GET /big.txt HTTP/1.0\r\n\r\n", "GET /%61.html HTTP/1.0\r\n\r\n"}
+		"GET /sub/b.css HTTP/1.1\r\nHost: x\r\n\r\n", "GET /big.txt HTTP/1.0\r\n\r\n", "HEAD /big.txt HTTP/1.0\r\n\r\n",
+		"GET /huge.txt HTTP/1.0\r\n\r\n", "HEAD /huge.txt HTTP/1.0\r\n\r\n", "GET /%61.html HTTP/1.0\r\n\r\n"}
 	check := func() {
 		t.Helper()
 		for range 3 {
@@ -256,10 +258,11 @@ func TestCachedResponsesAreIdentical(t *testing.T) {
 		}
 	}
 	check()
-	if n := len(*cached.cache.m.Load()); n != 2 {
-		t.Errorf("%d cache entries, want 2 (/a.html and /sub/b.css)", n)
+	if n := len(*cached.cache.m.Load()); n != 3 {
+		t.Errorf("%d cache entries, want 3 (/a.html, /sub/b.css, /big.txt)", n)
 	}
 	writeFile(t, dir, "a.html", "<p>changed</p>")
+	writeFile(t, dir, "big.txt", strings.Repeat("y", smallFile+1))
 	check()
 	if got, want := cachedHits.Snapshot(), plainHits.Snapshot(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("hits with the cache %v, without %v", got, want)

@@ -203,6 +203,18 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 		}
 		return h.writeBody(c, s, res.Path, res.ContentType, body, head, extra)
 	}
+	if h.cache != nil && !head {
+		// A large file the cache will keep is read once into memory and
+		// served from there, now and until it changes.
+		if fi, err := res.File.Stat(); err == nil && fi.Size() == res.Size && h.cache.wants(escaped, res.Path, fi) {
+			body := make([]byte, res.Size)
+			if _, err := io.ReadFull(res.File, body); err != nil {
+				return h.writeError(c, s, http.StatusNotFound, "", nil...)
+			}
+			h.cache.keep(escaped, res.ContentType, extra[1], body, fi)
+			return h.writeBody(c, s, res.Path, res.ContentType, body, false, extra)
+		}
+	}
 	hd := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
 		ContentType: res.ContentType, ContentLength: res.Size, Extra: extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: res.Path}
@@ -214,9 +226,12 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	return o
 }
 
-// writeCached sends a cached file: head and body copied into one buffer and
-// sent with one write.
+// writeCached sends a cached file: a small one with head and body copied
+// into one buffer and sent with one write, a larger one with one writev.
 func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool) outcome {
+	if len(e.body) > smallFile {
+		return h.writeBody(c, s, e.path, e.contentType, e.body, head, e.extra)
+	}
 	b := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
 		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: e.path}
