@@ -304,6 +304,8 @@ func TestHitsCountOnlyServedPaths(t *testing.T) {
 	for _, target := range []string{"/a.html", "/a.html", "/books/", "/books", "/nope", "/docs/read%20me.txt", "/"} {
 		r.get(t, 2, target)
 	}
+	// The server counts a response after writing it: wait for the last one.
+	eventually(t, "all 7 responses counted", func() bool { return r.Stats().Requests.Total == 7 })
 	h := r.Stats().Hits
 	want := map[string]uint64{"/a.html": 2, "/books/": 1, "/docs/read me.txt": 1, "/": 1}
 	if len(h) != len(want) {
@@ -568,6 +570,7 @@ func hammer(t *testing.T, r *running, n int, target string) {
 func TestHitsExactUnderConcurrency(t *testing.T) {
 	r := start(t, func(c *config.Config) { c.MaxPerClient, c.MaxTotal = 0, 0 })
 	hammer(t, r, 1000, "/a.html")
+	eventually(t, "all 1000 responses counted", func() bool { return r.Stats().Requests.Total == 1000 })
 	if got := r.Stats().Hits["/a.html"]; got != 1000 {
 		t.Fatalf("locked counter: %d hits for 1000 requests", got)
 	}
@@ -715,6 +718,7 @@ func TestStockMode(t *testing.T) {
 	if rp := r.get(t, 2, "/.secret"); rp.status != 404 {
 		t.Errorf("stock served a dotfile: %d", rp.status)
 	}
+	eventually(t, "both responses counted", func() bool { return r.Stats().Requests.Total == 2 })
 	s := r.Stats()
 	if s.Mode != "stock" || s.Hits["/a.html"] != 1 || s.Requests.Status["200"] != 1 || s.Connections.RejectedClientCap != 0 {
 		t.Errorf("stats %+v", s)
