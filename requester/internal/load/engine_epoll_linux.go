@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -281,7 +280,7 @@ func (l *loop) send(i int, now time.Time) {
 	if l.p.addr.Addr().Is6() {
 		family = unix.AF_INET6
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := rawSocket(family)
 	if err != nil {
 		l.record(c, outcome{err: classify(err), detail: "socket: " + err.Error()}, time.Now())
 		l.put(c)
@@ -296,18 +295,13 @@ func (l *loop) send(i int, now time.Time) {
 			return
 		}
 	}
-	connectErr := unix.Connect(fd, sockaddr(l.p.addr))
+	connectErr := rawConnect(fd, l.p.addr)
 	if connectErr != nil && !errors.Is(connectErr, unix.EINPROGRESS) {
 		l.fail(c, connectErr, "connect")
 		return
 	}
-	// syscall's Getsockname, not unix's: the latter asks for the socket's
-	// protocol too, a system call more per request.
-	if sa, err := syscall.Getsockname(fd); err == nil {
-		c.local = addrPort(sa)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	c.local = rawLocalAddr(fd)
+	if err := rawEpollAdd(l.ep, fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET); err != nil {
 		l.fail(c, err, "epoll")
 		return
 	}
@@ -375,7 +369,7 @@ func (l *loop) advance(fd int, events uint32) {
 // write sends what is left of the request; false if the connection failed.
 func (l *loop) write(c *epollConn) bool {
 	for len(c.req) > 0 {
-		n, err := unix.Write(c.fd, c.req)
+		n, err := rawWrite(c.fd, c.req)
 		switch {
 		case errors.Is(err, unix.EAGAIN):
 			return true // EPOLLOUT will say when to go on
@@ -400,7 +394,7 @@ func (l *loop) write(c *epollConn) bool {
 // the response ends there, without waiting for a read to return 0.
 func (l *loop) read(c *epollConn, peerClosed bool) {
 	for {
-		n, err := unix.Read(c.fd, l.buf)
+		n, err := rawRead(c.fd, l.buf)
 		switch {
 		case n > 0:
 			if !c.done && c.resp.feed(l.buf[:n]) {
@@ -519,7 +513,7 @@ func (l *loop) release(c *epollConn) {
 			l.byFD[c.fd] = nil
 			l.flying--
 		}
-		unix.Close(c.fd)
+		rawClose(c.fd)
 		c.fd = -1
 	}
 	l.put(c)
@@ -537,16 +531,6 @@ func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	}
 	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-}
-
-func addrPort(sa syscall.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *syscall.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
-	}
-	return netip.AddrPort{}
 }
 
 // epollPwait2 is epoll_pwait2(2), which golang.org/x/sys/unix does not wrap.
