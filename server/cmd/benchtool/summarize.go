@@ -46,6 +46,7 @@ func summarize(args []string) error {
 	tput := fs.String("throughput", "", "throughput records: placement tool file server round rps cpu_us errors busy_pct")
 	attack := fs.String("attack", "", "attack records: server condition sent ok p50_ms p99_ms flood_served_ps flood_refused_ps flood_errors cpu_us_per_resp")
 	memory := fs.String("memory", "", "memory records: server wanted open base_kb held_kb")
+	refusal := fs.String("refusal", "", "refusal records: round requests served_200 served_cpu_us refused_503 refused_cpu_us")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,6 +55,7 @@ func summarize(args []string) error {
 	var t []tputRec
 	var a []attackRec
 	var m []memRec
+	var rf []refusalRec
 	var err error
 	if t, err = readTput(*tput); err != nil {
 		return err
@@ -64,9 +66,13 @@ func summarize(args []string) error {
 	if m, err = readMem(*memory); err != nil {
 		return err
 	}
-	writeTargets(w, t, a, m)
+	if rf, err = readRefusal(*refusal); err != nil {
+		return err
+	}
+	writeTargets(w, t, a, m, rf)
 	writeTput(w, t)
 	writeAttack(w, a)
+	writeRefusal(w, rf)
 	writeMem(w, m)
 	return nil
 }
@@ -145,6 +151,48 @@ func readAttack(path string) ([]attackRec, error) {
 			floodErrors: int(num(f[8])), cpuPerResp: num(f[9])})
 	}
 	return out, err
+}
+
+// refusalRec is one round of the refusal part: the same requests, served
+// by a server with room, then refused at accept by one whose per-client cap
+// is taken.
+type refusalRec struct {
+	round, requests, served200, refused503 int
+	servedCPU, refusedCPU                  float64 // µs of server CPU per response
+}
+
+func readRefusal(path string) ([]refusalRec, error) {
+	rs, err := records(path, 6)
+	var out []refusalRec
+	for _, f := range rs {
+		out = append(out, refusalRec{round: int(num(f[0])), requests: int(num(f[1])), served200: int(num(f[2])),
+			servedCPU: num(f[3]), refused503: int(num(f[4])), refusedCPU: num(f[5])})
+	}
+	return out, err
+}
+
+// refusalMedians is the median CPU per response, served and refused.
+func refusalMedians(rf []refusalRec) (served, refused float64) {
+	var s, r []float64
+	for _, x := range rf {
+		s = append(s, x.servedCPU)
+		r = append(r, x.refusedCPU)
+	}
+	return median(s), median(r)
+}
+
+func writeRefusal(w io.Writer, rf []refusalRec) {
+	if len(rf) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n## Refusing versus serving\n\n")
+	fmt.Fprintf(w, "The same requester run (small file, 50 in flight, pinned) against this server twice: once with room (every request a 200), once with its per-client cap of 1 taken by a held connection from the same address (every request a 503 at accept). Server CPU per response.\n\n")
+	fmt.Fprintf(w, "| round | requests | 200s | CPU µs per 200 | 503s | CPU µs per 503 |\n|---:|---:|---:|---:|---:|---:|\n")
+	for _, x := range rf {
+		fmt.Fprintf(w, "| %d | %d | %d | %.1f | %d | %.1f |\n", x.round, x.requests, x.served200, x.servedCPU, x.refused503, x.refusedCPU)
+	}
+	s, r := refusalMedians(rf)
+	fmt.Fprintf(w, "| median | | | %.1f | | %.1f |\n", s, r)
 }
 
 func readMem(path string) ([]memRec, error) {
@@ -321,7 +369,7 @@ func writeMem(w io.Writer, m []memRec) {
 }
 
 // writeTargets checks the targets against the pinned wrk runs.
-func writeTargets(w io.Writer, t []tputRec, a []attackRec, m []memRec) {
+func writeTargets(w io.Writer, t []tputRec, a []attackRec, m []memRec, rf []refusalRec) {
 	_, _, g := groups(t)
 	med := func(tool, file, id string) float64 {
 		x := g[setting{"pinned", tool, file}][id]
@@ -377,10 +425,19 @@ func writeTargets(w io.Writer, t []tputRec, a []attackRec, m []memRec) {
 				}
 				rows = append(rows, row{"under attack: polite p99 ≤ behind nginx", fmt.Sprintf("%.2f ms vs %.2f ms", fl.p99, nf.p99), v})
 			}
-			if fl.cpuPerResp > 0 {
-				rows = append(rows, row{"refusing costs less than serving", fmt.Sprintf("%.1f µs per response under flood", fl.cpuPerResp), "see CPU µs/req above"})
-			}
 		}
+	}
+	if len(rf) > 0 {
+		sv, rv := refusalMedians(rf)
+		v := "met"
+		complete := true
+		for _, x := range rf {
+			complete = complete && x.served200 == x.requests && x.refused503 == x.requests
+		}
+		if rv >= sv || !complete {
+			v = "**missed**"
+		}
+		rows = append(rows, row{"refusing costs less than serving", fmt.Sprintf("%.1f µs per 503 vs %.1f µs per 200", rv, sv), v})
 	}
 	for _, r := range m {
 		if r.server == idOurs {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -263,7 +264,7 @@ func (s *Server) keys(addr net.Addr) (capKey, rateKey clientid.Key) {
 // closed at once; otherwise a bounded lingering close follows, so that the
 // client reads the 503 instead of a reset.
 func (s *Server) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
-	clean := drainRequest(c, s.drainBuf)
+	clean, got := drainRequest(c, s.drainBuf)
 	now := time.Now()
 	body := s.refusal[v]
 	b := response.AppendHead(s.refuseBuf[:0], response.Head{Status: http.StatusServiceUnavailable,
@@ -284,8 +285,12 @@ func (s *Server) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
 	}
 	select {
 	case s.lingering <- struct{}{}:
+		var early []byte
+		if got > 0 && got <= awaitBytes {
+			early = append(make([]byte, 0, got), s.drainBuf[:got]...)
+		}
 		go func() {
-			response.LingerClose(c, lingerTimeout, lingerBytes)
+			awaitRequestClose(c, early, got > awaitBytes)
 			<-s.lingering
 		}()
 	default:
@@ -300,6 +305,46 @@ func writeWithDeadline(c net.Conn, b []byte) bool {
 	n, err := c.Write(b)
 	_ = c.SetWriteDeadline(time.Time{})
 	return err == nil && n == len(b)
+}
+
+// awaitBytes is the most of a refused client's request head that
+// awaitRequestClose waits for; a longer head or one with a body gets the
+// full lingering close.
+const awaitBytes = 2 << 10
+
+var awaitBufs = sync.Pool{New: func() any { b := make([]byte, awaitBytes); return &b }}
+
+// awaitRequestClose ends a refused socket whose request had not all arrived
+// when its 503 was written. A plain close now would reset the connection
+// once the request arrives, and a reset can destroy the 503 unread. So it
+// waits, at most lingerTimeout, for the rest of the request head; once one
+// complete head without a body has been read there is nothing left to
+// arrive and the close is clean. That is cheaper than the general
+// lingering close (half-close, then read until the client closes), which
+// remains for heads over awaitBytes, bodies and anything unusual. Under a
+// flood from a slow client almost every refusal takes this path.
+func awaitRequestClose(c net.Conn, early []byte, long bool) {
+	if long {
+		response.LingerClose(c, lingerTimeout, lingerBytes)
+		return
+	}
+	bp := awaitBufs.Get().(*[]byte)
+	defer awaitBufs.Put(bp)
+	b := append((*bp)[:0], early...)
+	_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	for len(b) < cap(b) {
+		n, err := c.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if completeHead(b) || errors.Is(err, io.EOF) {
+			_ = c.Close()
+			return
+		}
+		if err != nil { // the deadline, or a reset: nothing worth waiting for
+			_ = c.Close()
+			return
+		}
+	}
+	response.LingerClose(c, lingerTimeout, lingerBytes)
 }
 
 func (s *Server) track(c net.Conn, add bool) {
