@@ -3,7 +3,6 @@ package reliability
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"httplab/httplab-server/internal/admin"
 	"httplab/httplab-server/internal/config"
 	"httplab/httplab-server/internal/server"
+	"httplab/httplab-server/internal/servertest"
 )
 
 // secretMark begins every secret planted around the served root. No
@@ -152,10 +152,8 @@ func testConfig(root string) config.Config {
 // inproc is a server running in the test process on 127.0.0.1.
 type inproc struct {
 	*server.Server
-	addr   string
-	root   string
-	cancel context.CancelFunc
-	done   chan error
+	addr string
+	root string
 }
 
 // startServer runs a server over a fresh fixture with the test configuration
@@ -181,26 +179,8 @@ func startServerLog(t testing.TB, log zerolog.Logger, mutate func(*config.Config
 	if before != nil {
 		before(s)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &inproc{Server: s, addr: ln.Addr().String(), root: root, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-r.done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-		s.Close()
-	})
-	return r
+	served := servertest.Run(t, s.Serve, func() { s.Close() }, 20*time.Second)
+	return &inproc{Server: s, addr: served.Addr, root: root}
 }
 
 // statsURL serves the server's admin handler on loopback, as the binary
@@ -232,32 +212,8 @@ func fetchStats(t testing.TB, url string) admin.Stats {
 	return s
 }
 
-// ipBindAddressNoPort is Linux's IP_BIND_ADDRESS_NO_PORT (linux/in.h).
-const ipBindAddressNoPort = 24
-
-// dialFrom connects to addr from the loopback address 127.0.0.<from>, so
-// one machine can act as many clients. IP_BIND_ADDRESS_NO_PORT leaves the
-// choice of port to connect, which knows the destination and so can reuse
-// ports in TIME_WAIT: binding first picks among ports free towards every
-// destination, which tens of thousands of connections from one address
-// (fuzzing, the soak) exhaust ("bind: address already in use").
-func dialFrom(addr string, from byte) (*net.TCPConn, error) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, from)}, Timeout: 10 * time.Second,
-		Control: func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			if err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
-			}); err != nil {
-				return err
-			}
-			return serr
-		}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
-}
+// dialFrom connects to addr from 127.0.0.<from> (servertest.DialFrom).
+func dialFrom(addr string, from byte) (*net.TCPConn, error) { return servertest.DialFrom(addr, from) }
 
 func mustDial(t testing.TB, addr string, from byte) *net.TCPConn {
 	t.Helper()
@@ -356,17 +312,9 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// eventually polls cond until it holds or 15 s pass: for state that settles
-// after connections close, without assuming how fast.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	servertest.Eventually(t, what, cond)
 }
 
 // fdCount counts the open descriptors of process pid ("self" for this one).

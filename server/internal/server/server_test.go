@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	"httplab/httplab-server/internal/admit"
 	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/servertest"
 )
 
 // site writes a small tree for the tests: files, a folder with an index, a
@@ -59,9 +59,8 @@ func baseConfig(root string) config.Config {
 
 type running struct {
 	*Server
-	addr   string
-	cancel context.CancelFunc
-	done   chan error
+	*servertest.Served
+	addr string
 }
 
 // start runs a server on 127.0.0.1 with cfg changed by mutate, and stops it
@@ -83,34 +82,15 @@ func startHooked(t *testing.T, mutate func(*config.Config), hook func(admit.Verd
 		t.Fatal(err)
 	}
 	s.AfterAdmit = hook
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Server: s, addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-r.done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-		s.Close()
-	})
-	return r
+	served := servertest.Run(t, s.Serve, func() { s.Close() }, 15*time.Second)
+	return &running{Server: s, Served: served, addr: served.Addr}
 }
 
 // dial opens a connection from the loopback address 127.0.0.<from>, so one
 // machine can act as several clients.
 func (r *running) dial(t *testing.T, from int) net.Conn {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(from))}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", r.addr)
+	c, err := servertest.DialFrom(r.addr, byte(from))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,17 +155,9 @@ func readReplyTo(t *testing.T, c net.Conn, req *http.Request) reply {
 	return reply{status: resp.StatusCode, header: resp.Header, body: string(body), raw: line}
 }
 
-// eventually polls cond for up to 10 s: for state that settles after a
-// connection closes, asserted without timing assumptions.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	servertest.Eventually(t, what, cond)
 }
 
 func (r *running) decided() uint64 {
@@ -668,19 +640,15 @@ func TestGracefulShutdown(t *testing.T) {
 			// Admission is at accept; let the head be read too, since net/http
 			// (stock) drops a request it reads after shutdown has begun.
 			time.Sleep(150 * time.Millisecond)
-			r.cancel()
+			r.Cancel()
 			rp := readReply(t, c)
 			if rp.status != 200 || rp.body != "<p>a</p>" {
 				t.Fatalf("in-flight request: %d %q", rp.status, rp.body)
 			}
-			select {
-			case err := <-r.done:
-				r.done <- err // for the cleanup
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(10 * time.Second):
+			if ok, err := r.Wait(10 * time.Second); !ok {
 				t.Fatal("Serve did not return")
+			} else if err != nil {
+				t.Fatal(err)
 			}
 			if c, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
 				c.Close()
@@ -698,11 +666,8 @@ func TestShutdownGraceIsBounded(t *testing.T) {
 	_, _ = io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n")
 	eventually(t, "request in flight", func() bool { return r.Stats().Connections.Active == 1 })
 	begin := time.Now()
-	r.cancel()
-	select {
-	case err := <-r.done:
-		r.done <- err
-	case <-time.After(10 * time.Second):
+	r.Cancel()
+	if ok, _ := r.Wait(10 * time.Second); !ok {
 		t.Fatal("Serve did not return within 10 s of a 200 ms grace")
 	}
 	t.Logf("returned %v after cancel", time.Since(begin))
