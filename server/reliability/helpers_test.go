@@ -43,8 +43,9 @@ var secrets = []string{
 // that stops reading holds the server mid-response.
 const bigSize = 8 << 20
 
-// midSize is the size of mid.bin: above the handler's 32 KiB small-file
-// limit, so it goes out with sendfile, and cheap enough to fetch often.
+// midSize is the size of mid.bin: above the handler's 32 KiB one-write
+// limit, so head and body go out separately (sendfile, or one writev once
+// the file cache holds it), and cheap enough to fetch often.
 const midSize = 256 << 10
 
 var tmpDir string // removed after the tests; holds the built binary

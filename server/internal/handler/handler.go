@@ -197,23 +197,19 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 			return h.writeError(c, s, http.StatusNotFound, "", nil...)
 		}
 		if h.cache != nil {
-			if fi, err := res.File.Stat(); err == nil {
-				h.cache.fill(escaped, res.Path, res.ContentType, extra[1], body, fi)
-			}
+			h.cache.fill(escaped, res.Path, res.ContentType, extra[1], body, res.Info)
 		}
 		return h.writeBody(c, s, res.Path, res.ContentType, body, head, extra)
 	}
-	if h.cache != nil && !head {
-		// A large file the cache will keep is read once into memory and
-		// served from there, now and until it changes.
-		if fi, err := res.File.Stat(); err == nil && fi.Size() == res.Size && h.cache.wants(escaped, res.Path, fi) {
-			body := make([]byte, res.Size)
-			if _, err := io.ReadFull(res.File, body); err != nil {
-				return h.writeError(c, s, http.StatusNotFound, "", nil...)
-			}
-			h.cache.keep(escaped, res.ContentType, extra[1], body, fi)
-			return h.writeBody(c, s, res.Path, res.ContentType, body, false, extra)
+	// A large file the cache will keep is read once into memory and served
+	// from there, now and until it changes.
+	if h.cache != nil && !head && h.cache.wants(escaped, res.Path, res.Info) {
+		body := make([]byte, res.Size)
+		if _, err := io.ReadFull(res.File, body); err != nil {
+			return h.writeError(c, s, http.StatusNotFound, "", nil...)
 		}
+		h.cache.keep(escaped, res.ContentType, extra[1], body, res.Info)
+		return h.writeBody(c, s, res.Path, res.ContentType, body, false, extra)
 	}
 	hd := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
 		ContentType: res.ContentType, ContentLength: res.Size, Extra: extra}, h.o.Now())

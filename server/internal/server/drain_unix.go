@@ -25,7 +25,7 @@ func drainRequest(c net.Conn, buf []byte) (clean bool, n int) {
 	if err != nil {
 		return false, 0
 	}
-	eof, done := false, false
+	eof := false
 	if rc.Control(func(fd uintptr) {
 		for n < len(buf) {
 			m, err := rawRead(fd, buf[n:])
@@ -34,7 +34,6 @@ func drainRequest(c net.Conn, buf []byte) (clean bool, n int) {
 				// A short read emptied the socket: if that completed the
 				// head, the read that would only say EAGAIN is skipped.
 				if n < len(buf) && completeHead(buf[:n]) {
-					done = true
 					return
 				}
 				continue
@@ -45,7 +44,7 @@ func drainRequest(c net.Conn, buf []byte) (clean bool, n int) {
 	}) != nil {
 		return false, 0
 	}
-	return done || eof || (n < len(buf) && completeHead(buf[:n])), n
+	return eof || (n < len(buf) && completeHead(buf[:n])), n
 }
 
 // rawRead and rawWrite are read(2) and write(2) on a non-blocking socket

@@ -53,7 +53,7 @@ func TestRefusalWithoutReset(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
-			c, err := d.Dial("tcp", r.addr)
+			c, err := d.Dial("tcp", r.Addr)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -285,12 +284,16 @@ func (s *Server) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
 	}
 	select {
 	case s.lingering <- struct{}{}:
-		var early []byte
-		if got > 0 && got <= awaitBytes {
-			early = append(make([]byte, 0, got), s.drainBuf[:got]...)
+		if got > awaitBytes {
+			go func() {
+				response.LingerClose(c, lingerTimeout, lingerBytes)
+				<-s.lingering
+			}()
+			return
 		}
+		early := append([]byte(nil), s.drainBuf[:got]...) // drainBuf is the accept goroutine's
 		go func() {
-			awaitRequestClose(c, early, got > awaitBytes)
+			awaitRequestClose(c, early)
 			<-s.lingering
 		}()
 	default:
@@ -321,13 +324,10 @@ var awaitBufs = sync.Pool{New: func() any { b := make([]byte, awaitBytes); retur
 // complete head without a body has been read there is nothing left to
 // arrive and the close is clean. That is cheaper than the general
 // lingering close (half-close, then read until the client closes), which
-// remains for heads over awaitBytes, bodies and anything unusual. Under a
+// remains (in refuse) for heads over awaitBytes, and here for bodies and
+// anything else that fills the buffer without a complete head. Under a
 // flood from a slow client almost every refusal takes this path.
-func awaitRequestClose(c net.Conn, early []byte, long bool) {
-	if long {
-		response.LingerClose(c, lingerTimeout, lingerBytes)
-		return
-	}
+func awaitRequestClose(c net.Conn, early []byte) {
 	bp := awaitBufs.Get().(*[]byte)
 	defer awaitBufs.Put(bp)
 	b := append((*bp)[:0], early...)
@@ -335,11 +335,9 @@ func awaitRequestClose(c net.Conn, early []byte, long bool) {
 	for len(b) < cap(b) {
 		n, err := c.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if completeHead(b) || errors.Is(err, io.EOF) {
-			_ = c.Close()
-			return
-		}
-		if err != nil { // the deadline, or a reset: nothing worth waiting for
+		// A complete head: nothing more will come. An end of input, the
+		// deadline or a reset: nothing worth waiting for.
+		if completeHead(b) || err != nil {
 			_ = c.Close()
 			return
 		}

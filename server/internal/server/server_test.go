@@ -32,7 +32,7 @@ func site(t *testing.T) string {
 		"index.html":          "<h1>home</h1>",
 		"a.html":              "<p>a</p>",
 		"style.css":           "body{}",
-		"big.bin":             strings.Repeat("0123456789abcdef", 8192), // 128 KiB: the sendfile path
+		"big.bin":             strings.Repeat("0123456789abcdef", 8192), // 128 KiB: not one write; fresh, so not cached: sendfile
 		"books/index.html":    "<h1>books</h1>",
 		"docs/read me.txt":    "spaces",
 		".secret":             "hidden",
@@ -59,8 +59,7 @@ func baseConfig(root string) config.Config {
 
 type running struct {
 	*Server
-	*servertest.Served
-	addr string
+	*servertest.Served // Addr, Cancel, Wait
 }
 
 // start runs a server on 127.0.0.1 with cfg changed by mutate, and stops it
@@ -83,14 +82,14 @@ func startHooked(t *testing.T, mutate func(*config.Config), hook func(admit.Verd
 	}
 	s.AfterAdmit = hook
 	served := servertest.Run(t, s.Serve, func() { s.Close() }, 15*time.Second)
-	return &running{Server: s, Served: served, addr: served.Addr}
+	return &running{Server: s, Served: served}
 }
 
 // dial opens a connection from the loopback address 127.0.0.<from>, so one
 // machine can act as several clients.
 func (r *running) dial(t *testing.T, from int) net.Conn {
 	t.Helper()
-	c, err := servertest.DialFrom(r.addr, byte(from))
+	c, err := servertest.DialFrom(r.Addr, byte(from))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +364,7 @@ func TestCapsUnderConcurrentLoad(t *testing.T) {
 			go func(from int) {
 				defer wg.Done()
 				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(from))}}
-				c, err := d.Dial("tcp", r.addr)
+				c, err := d.Dial("tcp", r.Addr)
 				if err != nil {
 					other.Add(1)
 					return
@@ -513,7 +512,7 @@ func hammer(t *testing.T, r *running, n int, target string) {
 		go func(i int) {
 			defer wg.Done()
 			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%8))}}
-			c, err := d.Dial("tcp", r.addr)
+			c, err := d.Dial("tcp", r.Addr)
 			if err != nil {
 				errs <- err
 				return
@@ -650,7 +649,7 @@ func TestGracefulShutdown(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			if c, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
+			if c, err := net.DialTimeout("tcp", r.Addr, time.Second); err == nil {
 				c.Close()
 				t.Fatal("still accepting after shutdown")
 			}

@@ -55,7 +55,10 @@ type Result struct {
 	// absolute; a folder (served by its index.html or a listing) as "/dir/".
 	Path string
 	// File is open for reading (Kind File); the caller must Close it.
-	File    *os.File
+	File *os.File
+	// Info is File's fstat, taken once here; Size and ModTime are read
+	// from it for convenience.
+	Info    fs.FileInfo
 	Size    int64
 	ModTime time.Time
 	// ContentType is set for File and Listing.
@@ -310,6 +313,7 @@ func (s *Site) openFile(t target, hitPath, name string) Result {
 		Kind:        File,
 		Path:        hitPath,
 		File:        f,
+		Info:        fi,
 		Size:        fi.Size(),
 		ModTime:     fi.ModTime(),
 		ContentType: ContentType(name),
