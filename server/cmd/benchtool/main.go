@@ -6,13 +6,19 @@
 //	flood      one source address opening connections as fast as it can
 //	idle       hold many idle connections open and report the server's RSS
 //	cpu        CPU time used so far by a process and its children
-//	json       print fields of a JSON document read on stdin
-//	summarize  turn the suite's raw records into the markdown tables
+//	record     read one measurement's outputs and append it, as a named JSON record, to the records file
+//	summarize  read the records, judge every threshold, and write the results' markdown
+//	json       print fields of a JSON document read on stdin (for scripts/requester-limits)
+//
+// scripts/bench starts and pins the processes; the records (type Record,
+// one JSON object a line) are the suite's only data, and summarize owns
+// every pass/fail threshold: it exits 3 when one is broken.
 //
 // It is a tool for this repository's benchmarks, not part of the server.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -23,17 +29,22 @@ var commands = map[string]func(args []string) error{
 	"flood":     flood,
 	"idle":      idle,
 	"cpu":       cpu,
-	"json":      jsonFields,
+	"record":    record,
 	"summarize": summarize,
+	"json":      jsonFields,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: benchtool bare|busy|flood|idle|cpu|json|summarize [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool bare|busy|flood|idle|cpu|record|summarize|json [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "benchtool %s: %v\n", os.Args[1], err)
+		var broken errBroken
+		if errors.As(err, &broken) {
+			os.Exit(3)
+		}
 		os.Exit(1)
 	}
 }
