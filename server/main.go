@@ -41,9 +41,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "server: %v\n", err)
 		return 2
 	}
-	srv, err := server.New(cfg, log)
+	srv, err := server.New(cfg.Options(log))
 	if err != nil {
-		fmt.Fprintf(stderr, "server: %v\n", err)
+		// Validate has checked every value; what is left is the directory.
+		fmt.Fprintf(stderr, "server: -d / SERVER_ROOT: %v\n", err)
 		return 2
 	}
 	defer srv.Close()

@@ -11,10 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"httplab/httplab-server/internal/servertest"
 )
 
 var binary string
@@ -24,24 +25,13 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "server")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the server: %v\n%s", err, out)
+	if binary, err = servertest.BuildServer(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func siteDir(t *testing.T) string {
@@ -52,57 +42,9 @@ func siteDir(t *testing.T) string {
 	return dir
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type proc struct {
-	cmd             *exec.Cmd
-	logs            *syncBuffer
-	port, adminPort int
-	exited          chan error
-}
-
-func startServer(t *testing.T, env []string, args ...string) *proc {
+func startServer(t *testing.T, env []string, args ...string) *servertest.Process {
 	t.Helper()
-	p := &proc{port: freePort(t), adminPort: freePort(t), logs: &syncBuffer{}, exited: make(chan error, 1)}
-	args = append([]string{"-host", "127.0.0.1", "-p", fmt.Sprint(p.port), "-adminport", fmt.Sprint(p.adminPort)}, args...)
-	p.cmd = exec.Command(binary, args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.adminPort)); err == nil {
-			c.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start; logs:\n%s", p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return servertest.StartProcess(t, nil, binary, args, env...)
 }
 
 func TestBadConfigurationExitsBeforeListening(t *testing.T) {
@@ -132,7 +74,7 @@ func TestBadConfigurationExitsBeforeListening(t *testing.T) {
 }
 
 func TestHealthcheckSubcommand(t *testing.T) {
-	port := freePort(t)
+	port := servertest.FreePort(t)
 	cmd := exec.Command(binary, "healthcheck")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("SERVER_ADMIN_PORT=%d", port))
 	if err := cmd.Run(); err == nil {
@@ -140,7 +82,7 @@ func TestHealthcheckSubcommand(t *testing.T) {
 	}
 	p := startServer(t, nil, "-d", siteDir(t))
 	cmd = exec.Command(binary, "healthcheck")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("SERVER_ADMIN_PORT=%d", p.adminPort))
+	cmd.Env = append(os.Environ(), "SERVER_ADMIN_PORT="+p.Admin[strings.LastIndex(p.Admin, ":")+1:])
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("healthcheck failed: %v %s", err, out)
 	}
@@ -150,18 +92,18 @@ func TestHealthcheckSubcommand(t *testing.T) {
 // one access line per request.
 func TestStructuredLogs(t *testing.T) {
 	p := startServer(t, []string{"SERVER_MAX_PER_CLIENT=4"}, siteDir(t))
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/index.html", p.port))
+	resp, err := http.Get("http://" + p.Addr + "/index.html")
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.logs.String(), `"status":200`) && time.Now().Before(deadline) {
+	for !strings.Contains(p.Log(), `"status":200`) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var sawConfig, sawAccess bool
-	sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
+	sc := bufio.NewScanner(strings.NewReader(p.Log()))
 	for sc.Scan() {
 		var line map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
@@ -176,7 +118,7 @@ func TestStructuredLogs(t *testing.T) {
 		}
 	}
 	if !sawConfig || !sawAccess {
-		t.Fatalf("config line %v, access line %v; logs:\n%s", sawConfig, sawAccess, p.logs)
+		t.Fatalf("config line %v, access line %v; logs:\n%s", sawConfig, sawAccess, p.Log())
 	}
 }
 
@@ -184,7 +126,7 @@ func TestStructuredLogs(t *testing.T) {
 // the process exits 0.
 func TestSIGTERMFinishesInFlight(t *testing.T) {
 	p := startServer(t, []string{"SERVER_DELAY=700ms"}, siteDir(t))
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.port))
+	c, err := net.Dial("tcp", p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,24 +134,20 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, "GET /index.html HTTP/1.0\r\n\r\n")
 	time.Sleep(200 * time.Millisecond) // the request is inside its delay
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		t.Fatalf("in-flight response lost: %v\nlogs:\n%s", err, p.logs)
+		t.Fatalf("in-flight response lost: %v\nlogs:\n%s", err, p.Log())
 	}
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(body) != "<h1>hi</h1>" {
 		t.Fatalf("%d %q", resp.StatusCode, body)
 	}
-	select {
-	case err := <-p.exited:
-		p.exited <- err
-		if err != nil {
-			t.Fatalf("exit: %v\nlogs:\n%s", err, p.logs)
-		}
-	case <-time.After(10 * time.Second):
+	if exited, err := p.Wait(10 * time.Second); !exited {
 		t.Fatal("did not exit after SIGTERM")
+	} else if err != nil {
+		t.Fatalf("exit: %v\nlogs:\n%s", err, p.Log())
 	}
 }

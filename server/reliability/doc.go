@@ -8,6 +8,10 @@
 // load, and a soak whose goroutines, descriptors and memory must return to
 // their baseline.
 //
+// The suite runs on Linux: it dials from many 127.0.0.x addresses (macOS
+// has only 127.0.0.1 unless more are added by hand) and reads descriptors
+// and memory from /proc.
+//
 // The full 200 000-request soak runs with RELIABILITY_SOAK=200000; longer
 // fuzzing with go test -fuzz=FuzzHandler -fuzztime=5m ./server/reliability.
 package reliability

@@ -1,3 +1,5 @@
+//go:build linux
+
 package reliability
 
 import (
@@ -11,7 +13,6 @@ import (
 	"time"
 
 	"httplab/httplab-server/internal/admit"
-	"httplab/httplab-server/internal/config"
 	"httplab/httplab-server/internal/server"
 )
 
@@ -25,12 +26,10 @@ func TestClientResets(t *testing.T) {
 	const midRequest, midResponse, polite = 200, 40, 50
 	raiseNoFile(t)
 	var last atomic.Pointer[admit.Snapshot]
-	r := startServer(t, func(c *config.Config) {
+	r := startServer(t, func(c *server.Options) {
 		c.MaxTotal, c.MaxPerClient = 400, 100
 		c.ReadTimeout = 5 * time.Second
-	}, func(s *server.Server) {
-		s.AfterAdmit = func(_ admit.Verdict, snap admit.Snapshot) { last.Store(&snap) }
-	})
+	}, func(_ server.ConnState, snap admit.Snapshot) { last.Store(&snap) })
 	get(t, r.addr, 10, "/a.html") // warm pools and caches into the baseline
 	runtime.GC()
 	fdBase, grBase := fdCount(t, "self"), runtime.NumGoroutine()
@@ -82,7 +81,7 @@ func TestClientResets(t *testing.T) {
 			_, _ = io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n")
 			raw, err := readAll(c, time.Now().Add(10*time.Second))
 			c.Close()
-			if rp, perr := parseReply(raw, http.MethodGet); err != nil || perr != nil || rp.status != 200 {
+			if rp, perr := parseReply(raw, http.MethodGet); err != nil || perr != nil || rp.Status != 200 {
 				errs <- "polite client: " + clip(raw)
 			}
 		}
@@ -108,8 +107,8 @@ func TestClientResets(t *testing.T) {
 	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= grBase })
 	t.Logf("statuses %v (a head cut by a reset is tallied 400, unanswerable); descriptors %d, goroutines %d, as before",
 		st.Requests.Status, fdCount(t, "self"), runtime.NumGoroutine())
-	if rp := get(t, r.addr, 2, "/a.html"); rp.status != 200 {
-		t.Errorf("after the resets, a client that reset before gets %d", rp.status)
+	if rp := get(t, r.addr, 2, "/a.html"); rp.Status != 200 {
+		t.Errorf("after the resets, a client that reset before gets %d", rp.Status)
 	}
 	// Releases that matched no admission would show here (and a double
 	// release would have driven a count below zero without it).

@@ -1,3 +1,5 @@
+//go:build linux
+
 package reliability
 
 import (
@@ -15,7 +17,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"httplab/httplab-server/internal/admit"
-	"httplab/httplab-server/internal/config"
 	"httplab/httplab-server/internal/server"
 )
 
@@ -33,7 +34,7 @@ const (
 
 // TestConnectionFlood opens thousands of connections at once from eight
 // source addresses against the default caps. The admitter is checked after
-// every single decision (Server.AfterAdmit) and through /stats afterwards:
+// every single decision (servertest.StartWatched) and through /stats afterwards:
 // neither cap is exceeded at any instant. Every attempt is decided exactly
 // once, every admitted client gets its 200, every refused client reads a
 // complete 503. A refused socket whose whole request head was already read
@@ -59,20 +60,19 @@ func TestConnectionFlood(t *testing.T) {
 	var violations atomic.Int64
 	var firstViolation atomic.Value
 	var logged lineCounter
-	r := startServerLog(t, zerolog.New(&logged), func(c *config.Config) {
+	r := startServer(t, func(c *server.Options) {
+		c.Log = zerolog.New(&logged)
 		c.MaxTotal, c.MaxPerClient = maxTotal, maxPerClient
 		c.Delay = 20 * time.Millisecond // admitted connections hold their slot a while
 		c.ReadTimeout = 10 * time.Second
-	}, func(s *server.Server) {
-		s.AfterAdmit = func(v admit.Verdict, snap admit.Snapshot) {
-			bad := snap.Active > maxTotal
-			for _, k := range snap.Clients {
-				bad = bad || k > maxPerClient
-			}
-			if bad {
-				violations.Add(1)
-				firstViolation.CompareAndSwap(nil, fmt.Sprintf("after %v: active %d, clients %v", v, snap.Active, snap.Clients))
-			}
+	}, func(st server.ConnState, snap admit.Snapshot) {
+		bad := snap.Active > maxTotal
+		for _, k := range snap.Clients {
+			bad = bad || k > maxPerClient
+		}
+		if bad {
+			violations.Add(1)
+			firstViolation.CompareAndSwap(nil, fmt.Sprintf("after %v: active %d, clients %v", st, snap.Active, snap.Clients))
 		}
 	})
 	statsURL := r.statsURL(t)
@@ -207,9 +207,9 @@ func floodClient(addr string, from byte) (floodOutcome, string) {
 		return gotOther, fmt.Sprint(p)
 	}
 	switch {
-	case rp.status == http.StatusOK && rerr == nil && string(rp.body) == "<p>a</p>":
+	case rp.Status == http.StatusOK && rerr == nil && string(rp.Body) == "<p>a</p>":
 		return gotOK, ""
-	case rp.status == http.StatusServiceUnavailable && rp.header.Get("Retry-After") != "":
+	case rp.Status == http.StatusServiceUnavailable && rp.Header.Get("Retry-After") != "":
 		if rerr != nil {
 			if !isReset(rerr) {
 				return gotNothing, "after 503: " + rerr.Error()
@@ -218,7 +218,7 @@ func floodClient(addr string, from byte) (floodOutcome, string) {
 		}
 		return got503, ""
 	}
-	return gotOther, fmt.Sprintf("status %d, read error %v", rp.status, rerr)
+	return gotOther, fmt.Sprintf("status %d, read error %v", rp.Status, rerr)
 }
 
 // TestRefusalWorkIsBounded makes refusing expensive on purpose: with the
@@ -234,7 +234,7 @@ func floodClient(addr string, from byte) (floodOutcome, string) {
 func TestRefusalWorkIsBounded(t *testing.T) {
 	const clients = 600
 	raiseNoFile(t)
-	r := startServer(t, func(c *config.Config) { c.MaxTotal = 1; c.ReadTimeout = 30 * time.Second }, nil)
+	r := startServer(t, func(c *server.Options) { c.MaxTotal = 1; c.ReadTimeout = 30 * time.Second }, nil)
 	holder := mustDial(t, r.addr, 2)
 	defer holder.Close()
 	eventually(t, "the slot taken", func() bool { return r.Stats().Connections.Active == 1 })

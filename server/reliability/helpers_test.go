@@ -1,3 +1,5 @@
+//go:build linux
+
 package reliability
 
 import (
@@ -11,19 +13,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"httplab/httplab-server/internal/admin"
-	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/admit"
 	"httplab/httplab-server/internal/server"
 	"httplab/httplab-server/internal/servertest"
 )
@@ -71,13 +68,7 @@ var (
 // fuzz workers and runs of unrelated tests do not pay for it.
 func serverBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binPath = filepath.Join(tmpDir, "server")
-		cmd := exec.Command("go", "build", "-o", binPath, "httplab/httplab-server")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build httplab/httplab-server: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(func() { binPath, buildErr = servertest.BuildServer(tmpDir) })
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
@@ -142,12 +133,14 @@ func fixture(t testing.TB) string {
 	return root
 }
 
-// testConfig is the server configuration the in-process tests start from:
-// caps and rate limit off unless a test sets them, short read timeout.
-func testConfig(root string) config.Config {
-	return config.Config{Root: root, MaxPerClient: 0, MaxTotal: 0, ClientKey: "ip", RateLimit: 0,
-		RateWindow: time.Second, Mode: "concurrent", Counter: "locked", ReadTimeout: time.Second,
-		WriteTimeout: 5 * time.Second, ShutdownGrace: 5 * time.Second, LogLevel: "info", LogFormat: "json"}
+// testOptions are the options the in-process tests start from: the
+// harness's, with both caps off and a 1 s read timeout unless a test sets
+// them.
+func testOptions(root string) server.Options {
+	o := servertest.Options(root)
+	o.MaxTotal, o.MaxPerClient = 0, 0
+	o.ReadTimeout = time.Second
+	return o
 }
 
 // inproc is a server running in the test process on 127.0.0.1.
@@ -157,31 +150,18 @@ type inproc struct {
 	root string
 }
 
-// startServer runs a server over a fresh fixture with the test configuration
-// changed by mutate, and stops it when the test ends. before runs after New
-// and before Serve, to set test hooks without racing the accept loop.
-func startServer(t testing.TB, mutate func(*config.Config), before func(*server.Server)) *inproc {
-	t.Helper()
-	return startServerLog(t, zerolog.Nop(), mutate, before)
-}
-
-// startServerLog is startServer with the server logging to log.
-func startServerLog(t testing.TB, log zerolog.Logger, mutate func(*config.Config), before func(*server.Server)) *inproc {
+// startServer runs a server over a fresh fixture with the test options
+// changed by mutate, and stops it when the test ends. decided, if not nil,
+// sees every admission decision (servertest.StartWatched).
+func startServer(t testing.TB, mutate func(*server.Options), decided func(server.ConnState, admit.Snapshot)) *inproc {
 	t.Helper()
 	root := fixture(t)
-	cfg := testConfig(root)
+	o := testOptions(root)
 	if mutate != nil {
-		mutate(&cfg)
+		mutate(&o)
 	}
-	s, err := server.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if before != nil {
-		before(s)
-	}
-	served := servertest.Run(t, s.Serve, func() { s.Close() }, 20*time.Second)
-	return &inproc{Server: s, addr: served.Addr, root: root}
+	r := servertest.StartWatched(t, o, decided)
+	return &inproc{Server: r.Server, addr: r.Addr, root: root}
 }
 
 // statsURL serves the server's admin handler on loopback, as the binary
@@ -242,60 +222,13 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// reply is one parsed response.
-type reply struct {
-	status     int
-	statusLine string
-	header     http.Header
-	body       []byte
-	rest       []byte // bytes after the response: must be none
-}
+// reply is one parsed response (servertest.Reply).
+type reply = servertest.Reply
 
-// parseReply parses raw as one complete response to a request of method
-// (HEAD responses have no body), with the body sized by Content-Length.
-func parseReply(raw []byte, method string) (reply, error) {
-	br := bufio.NewReader(bytes.NewReader(raw))
-	line, _, _ := bytes.Cut(raw, []byte("\r\n"))
-	resp, err := http.ReadResponse(br, &http.Request{Method: method})
-	if err != nil {
-		return reply{}, fmt.Errorf("unparseable response %q: %v", clip(raw), err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{}, fmt.Errorf("body of %q: %v", line, err)
-	}
-	rest, _ := io.ReadAll(br)
-	return reply{status: resp.StatusCode, statusLine: string(line), header: resp.Header, body: body, rest: rest}, nil
-}
+func parseReply(raw []byte, method string) (reply, error) { return servertest.ParseReply(raw, method) }
 
-// contractProblems lists how rp breaks the contract every response keeps:
-// HTTP/1.0 status line, Date, Server, Content-Type, Content-Length that
-// matches the body (HEAD aside), Connection: close, nothing after it.
 func contractProblems(rp reply, method string) []string {
-	var p []string
-	if !strings.HasPrefix(rp.statusLine, "HTTP/1.0 ") {
-		p = append(p, fmt.Sprintf("status line %q is not HTTP/1.0", rp.statusLine))
-	}
-	for _, h := range []string{"Date", "Server", "Content-Type", "Content-Length"} {
-		if len(rp.header.Values(h)) != 1 {
-			p = append(p, fmt.Sprintf("%s header %q, want exactly one", h, rp.header.Values(h)))
-		}
-	}
-	if rp.header.Get("Connection") != "close" {
-		p = append(p, fmt.Sprintf("Connection %q", rp.header.Get("Connection")))
-	}
-	if cl, err := strconv.Atoi(rp.header.Get("Content-Length")); err != nil {
-		p = append(p, fmt.Sprintf("Content-Length %q", rp.header.Get("Content-Length")))
-	} else if method != http.MethodHead && cl != len(rp.body) {
-		p = append(p, fmt.Sprintf("Content-Length %d but %d body bytes", cl, len(rp.body)))
-	}
-	if len(rp.rest) > 0 {
-		p = append(p, fmt.Sprintf("%d bytes after the response: %q", len(rp.rest), clip(rp.rest)))
-	}
-	if rp.status >= 500 && rp.status != http.StatusServiceUnavailable {
-		p = append(p, fmt.Sprintf("server error %d", rp.status))
-	}
-	return p
+	return servertest.ContractProblems(rp, method)
 }
 
 // leaks reports the secret a response contains, if any.
@@ -306,12 +239,7 @@ func leaks(raw []byte) string {
 	return ""
 }
 
-func clip(b []byte) string {
-	if len(b) > 200 {
-		return string(b[:200]) + "…"
-	}
-	return string(b)
-}
+func clip(b []byte) string { return servertest.Clip(b) }
 
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()

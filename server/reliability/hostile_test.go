@@ -1,3 +1,5 @@
+//go:build linux
+
 package reliability
 
 import (
@@ -12,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/server"
 )
 
 // closed, in hostileCase.want, accepts a connection the server closed
@@ -103,8 +105,8 @@ const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + "\x00\x00\x00\x04\x00\
 
 func hostileCatalogue(t testing.TB) []hostileCase {
 	noLocation := func(t *testing.T, rp reply) {
-		if v := rp.header.Values("Location"); len(v) > 0 {
-			t.Errorf("Location %q on a %d", v, rp.status)
+		if v := rp.Header.Values("Location"); len(v) > 0 {
+			t.Errorf("Location %q on a %d", v, rp.Status)
 		}
 	}
 	return []hostileCase{
@@ -131,12 +133,12 @@ func hostileCatalogue(t testing.TB) []hostileCase {
 		{name: "absolute-form file scheme", raw: "GET file:///etc/passwd HTTP/1.0\r\n\r\n", want: []int{404}},
 		{name: "scheme-relative target", raw: "GET //evil.example/a.html HTTP/1.0\r\n\r\n", want: []int{404}, check: noLocation},
 		{name: "double-slash folder redirects on-site", raw: "GET //books HTTP/1.0\r\n\r\n", want: []int{301}, check: func(t *testing.T, rp reply) {
-			if loc := rp.header.Get("Location"); loc != "/books/" {
+			if loc := rp.Header.Get("Location"); loc != "/books/" {
 				t.Errorf("Location %q, want /books/ (never //host)", loc)
 			}
 		}},
 		{name: "encoded CRLF header injection", raw: "GET /books%0d%0aSet-Cookie:%20x=1 HTTP/1.0\r\n\r\n", want: []int{404}, check: func(t *testing.T, rp reply) {
-			if len(rp.header.Values("Set-Cookie")) > 0 {
+			if len(rp.Header.Values("Set-Cookie")) > 0 {
 				t.Error("injected Set-Cookie header")
 			}
 		}},
@@ -191,8 +193,8 @@ func hostileCatalogue(t testing.TB) []hostileCase {
 		{name: "symlink loop", raw: "GET /loop HTTP/1.0\r\n\r\n", want: []int{404}},
 		{name: "symlink inside the root is served", raw: "GET /books-link/ HTTP/1.0\r\n\r\n", want: []int{200}, body: "<h1>books</h1>"},
 		{name: "listing hides dot entries", raw: "GET /docs/ HTTP/1.0\r\n\r\n", want: []int{200}, check: func(t *testing.T, rp reply) {
-			if strings.Contains(string(rp.body), ".git") || !strings.Contains(string(rp.body), "read%20me.txt") {
-				t.Errorf("listing %q", clip(rp.body))
+			if strings.Contains(string(rp.Body), ".git") || !strings.Contains(string(rp.Body), "read%20me.txt") {
+				t.Errorf("listing %q", clip(rp.Body))
 			}
 		}},
 
@@ -205,8 +207,8 @@ func hostileCatalogue(t testing.TB) []hostileCase {
 		{name: "GET with a body", raw: "GET /a.html HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello", want: []int{200}, body: "<p>a</p>"},
 		{name: "body promised, never sent", raw: "GET /a.html HTTP/1.0\r\nContent-Length: 100000\r\n\r\n", want: []int{200}, body: "<p>a</p>"},
 		{name: "POST with a body", raw: "POST /a.html HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello", want: []int{405}, check: func(t *testing.T, rp reply) {
-			if rp.header.Get("Allow") != "GET, HEAD" {
-				t.Errorf("Allow %q", rp.header.Get("Allow"))
+			if rp.Header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("Allow %q", rp.Header.Get("Allow"))
 			}
 		}},
 		{name: "chunked GET", raw: "GET /a.html HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: []int{200}, body: "<p>a</p>"},
@@ -224,16 +226,16 @@ func hostileCatalogue(t testing.TB) []hostileCase {
 		{name: "pipelined after a head filling the read buffer", raw: headOfSize(4096, "/a.html") + "GET /a.html HTTP/1.0\r\n\r\n", want: []int{200}, body: "<p>a</p>"},
 		{name: "pipelined after a head filling the read buffer, large file, slow reader", raw: headOfSize(4096, "/big.bin") + "GET /a.html HTTP/1.0\r\n\r\n",
 			readDelay: 300 * time.Millisecond, want: []int{200}, check: func(t *testing.T, rp reply) {
-				if len(rp.body) != bigSize {
-					t.Errorf("%d body bytes of %d", len(rp.body), bigSize)
+				if len(rp.Body) != bigSize {
+					t.Errorf("%d body bytes of %d", len(rp.Body), bigSize)
 				}
 			}},
 		{name: "HEAD of a missing file has no body", raw: "HEAD /nope HTTP/1.0\r\n\r\n", method: http.MethodHead, want: []int{404}},
 		{name: "HEAD in HTTP/2.0 has no body", raw: "HEAD / HTTP/2.0\r\n\r\n", method: http.MethodHead, want: []int{400}},
 		{name: "HEAD of a folder without slash has no body", raw: "HEAD /books HTTP/1.0\r\n\r\n", method: http.MethodHead, want: []int{301}},
 		{name: "HEAD of a large file", raw: "HEAD /big.bin HTTP/1.0\r\n\r\n", method: http.MethodHead, want: []int{200}, check: func(t *testing.T, rp reply) {
-			if len(rp.body) != 0 || rp.header.Get("Content-Length") != fmt.Sprint(bigSize) {
-				t.Errorf("HEAD: %d body bytes, Content-Length %s", len(rp.body), rp.header.Get("Content-Length"))
+			if len(rp.Body) != 0 || rp.Header.Get("Content-Length") != fmt.Sprint(bigSize) {
+				t.Errorf("HEAD: %d body bytes, Content-Length %s", len(rp.Body), rp.Header.Get("Content-Length"))
 			}
 		}},
 
@@ -307,7 +309,7 @@ func hostileCatalogue(t testing.TB) []hostileCase {
 // past the timeouts, or a byte of the secrets planted outside the root and
 // in hidden files.
 func TestHostileInputs(t *testing.T) {
-	r := startServer(t, func(c *config.Config) { c.ReadTimeout = hostileReadTimeout }, nil)
+	r := startServer(t, func(c *server.Options) { c.ReadTimeout = hostileReadTimeout }, nil)
 	cases := hostileCatalogue(t)
 	if len(cases) < 40 {
 		t.Fatalf("catalogue has %d cases", len(cases))
@@ -387,16 +389,16 @@ func runHostile(t *testing.T, r *inproc, tc hostileCase) {
 		t.Fatalf("%v (read error %v)", perr, err)
 	}
 	if err != nil && !tc.resetOK {
-		t.Errorf("reset after a complete %d: %v", rp.status, err)
+		t.Errorf("reset after a complete %d: %v", rp.Status, err)
 	}
 	for _, p := range contractProblems(rp, method) {
 		t.Error(p)
 	}
-	if !wanted(tc.want, rp.status) {
-		t.Errorf("status %d, want one of %v (body %q)", rp.status, tc.want, clip(rp.body))
+	if !wanted(tc.want, rp.Status) {
+		t.Errorf("status %d, want one of %v (body %q)", rp.Status, tc.want, clip(rp.Body))
 	}
-	if tc.body != "" && rp.status == 200 && string(rp.body) != tc.body {
-		t.Errorf("body %q, want %q", clip(rp.body), tc.body)
+	if tc.body != "" && rp.Status == 200 && string(rp.Body) != tc.body {
+		t.Errorf("body %q, want %q", clip(rp.Body), tc.body)
 	}
 	if tc.check != nil {
 		tc.check(t, rp)

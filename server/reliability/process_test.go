@@ -1,8 +1,9 @@
+//go:build linux
+
 package reliability
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,121 +12,32 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"httplab/httplab-server/internal/servertest"
 )
 
-// proc is the server binary running as its own process.
+// proc is the server binary running as its own process, over a fixture.
 type proc struct {
-	cmd   *exec.Cmd
-	pid   string
-	addr  string // main listener, 127.0.0.1:port
-	admin string // http://127.0.0.1:port
-	root  string
-
-	mu     sync.Mutex
-	tail   []string // the last log lines, for failure messages
-	exited chan struct{}
-	err    error // from Wait, once exited is closed
+	*servertest.Process
+	root string
 }
 
-// startProcess runs the built server on 127.0.0.1 over a fresh fixture.
-// wrap, when given, is a command the server is run under (prlimit). The
-// process is killed when the test ends if it is still running.
+// startProcess runs the built server on 127.0.0.1 over a fresh fixture
+// (servertest.StartProcess).
 func startProcess(t testing.TB, wrap []string, args []string, env ...string) *proc {
 	t.Helper()
-	bin := serverBinary(t)
 	root := fixture(t)
-	adminPort := freePort(t)
-	argv := append(append(append([]string{}, wrap...), bin,
-		"-host", "127.0.0.1", "-p", "0", "-adminport", strconv.Itoa(adminPort), "-d", root), args...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(append(os.Environ(), "SERVER_LOG_FORMAT=json", "SERVER_LOG_LEVEL=info"), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, pid: strconv.Itoa(cmd.Process.Pid), root: root,
-		admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), exited: make(chan struct{})}
-	listening := make(chan string, 1)
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			if p.tail = append(p.tail, line); len(p.tail) > 400 {
-				p.tail = p.tail[1:]
-			}
-			p.mu.Unlock()
-			var rec struct{ Message, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "listening" {
-				select {
-				case listening <- rec.Addr:
-				default:
-				}
-			}
-		}
-	}()
-	go func() {
-		<-drained // Wait closes the pipe: read it to the end first
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	select {
-	case p.addr = <-listening:
-	case <-p.exited:
-		t.Fatalf("server exited at start: %v\n%s", p.err, p.log())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server did not start listening\n%s", p.log())
-	}
-	eventually(t, "admin listener", func() bool {
-		resp, err := adminClient.Get(p.admin + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
-	return p
-}
-
-func (p *proc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.tail, "\n")
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	p := servertest.StartProcess(t, wrap, serverBinary(t), append([]string{"-d", root}, args...), env...)
+	return &proc{Process: p, root: root}
 }
 
 // metric reads one unlabelled sample from the process's /metrics.
 func (p *proc) metric(t testing.TB, name string) float64 {
 	t.Helper()
-	resp, err := adminClient.Get(p.admin + "/metrics")
+	resp, err := adminClient.Get(p.Admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +59,7 @@ func (p *proc) metric(t testing.TB, name string) float64 {
 // rssKiB is the process's resident set (VmRSS) in KiB.
 func (p *proc) rssKiB(t testing.TB) int {
 	t.Helper()
-	kib, err := readRSS(p.pid)
+	kib, err := readRSS(p.PID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +94,10 @@ func TestDescriptorExhaustion(t *testing.T) {
 	p := startProcess(t, []string{prlimit, "--nofile=64:64", "--"},
 		[]string{"-maxclient", "0", "-maxtotal", "0", "-rate", "0"},
 		"SERVER_READ_TIMEOUT=60s")
-	if got := get(t, p.addr, 2, "/a.html"); got.status != 200 {
-		t.Fatalf("before: %d", got.status)
+	if got := get(t, p.Addr, 2, "/a.html"); got.Status != 200 {
+		t.Fatalf("before: %d", got.Status)
 	}
-	base := fdCount(t, p.pid)
+	base := fdCount(t, p.PID)
 
 	// Idle connections: each accepted one holds a descriptor until its
 	// 60 s read timeout. 100 is more than the 64 the process may have.
@@ -196,15 +108,15 @@ func TestDescriptorExhaustion(t *testing.T) {
 		}
 	}()
 	for i := range 100 {
-		held = append(held, mustDial(t, p.addr, byte(2+i%8)))
+		held = append(held, mustDial(t, p.Addr, byte(2+i%8)))
 	}
-	eventually(t, "descriptors exhausted", func() bool { return fdCount(t, p.pid) >= 64 })
+	eventually(t, "descriptors exhausted", func() bool { return fdCount(t, p.PID) >= 64 })
 	// A client arriving now waits in the listen backlog.
 	waiting := make(chan reply, 1)
 	go func() {
-		c, err := dialFrom(p.addr, 10)
+		c, err := dialFrom(p.Addr, 10)
 		if err != nil {
-			waiting <- reply{status: -1}
+			waiting <- reply{Status: -1}
 			return
 		}
 		defer c.Close()
@@ -212,7 +124,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 		raw, _ := readAll(c, time.Now().Add(30*time.Second))
 		rp, err := parseReply(raw, http.MethodGet)
 		if err != nil {
-			rp.status = -1
+			rp.Status = -1
 		}
 		waiting <- rp
 	}()
@@ -221,7 +133,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	select {
 	case rp := <-waiting:
-		t.Fatalf("a request was answered (%d) while no descriptor was free", rp.status)
+		t.Fatalf("a request was answered (%d) while no descriptor was free", rp.Status)
 	default:
 	}
 
@@ -230,26 +142,24 @@ func TestDescriptorExhaustion(t *testing.T) {
 	}
 	held = nil
 	rp := <-waiting
-	if rp.status != http.StatusOK || string(rp.body) != "<p>a</p>" {
-		t.Fatalf("the request that waited in the backlog got %d %q", rp.status, rp.body)
+	if rp.Status != http.StatusOK || string(rp.Body) != "<p>a</p>" {
+		t.Fatalf("the request that waited in the backlog got %d %q", rp.Status, rp.Body)
 	}
-	st := fetchStats(t, p.admin+"/stats")
+	st := fetchStats(t, p.Admin+"/stats")
 	if st.Connections.AcceptErrors == 0 {
 		t.Errorf("no accept errors counted: %+v", st.Connections)
 	}
-	if got := get(t, p.addr, 3, "/a.html"); got.status != 200 {
-		t.Errorf("after: %d", got.status)
+	if got := get(t, p.Addr, 3, "/a.html"); got.Status != 200 {
+		t.Errorf("after: %d", got.Status)
 	}
 	eventually(t, "connections released", func() bool {
-		return fetchStats(t, p.admin+"/stats").Connections.Active == 0
+		return fetchStats(t, p.Admin+"/stats").Connections.Active == 0
 	})
-	eventually(t, "descriptors back to baseline", func() bool { return fdCount(t, p.pid) <= base })
+	eventually(t, "descriptors back to baseline", func() bool { return fdCount(t, p.PID) <= base })
 	t.Logf("accept errors %d; %d connections admitted; descriptors %d at baseline, 64 at most",
 		st.Connections.AcceptErrors, st.Connections.Accepted, base)
-	select {
-	case <-p.exited:
-		t.Fatalf("server exited: %v\n%s", p.err, p.log())
-	default:
+	if exited, err := p.Wait(0); exited {
+		t.Fatalf("server exited: %v\n%s", err, p.Log())
 	}
 }
 
@@ -275,7 +185,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		if i%5 == 0 {
 			target = "/big.bin"
 		}
-		c := mustDial(t, p.addr, byte(2+i%8))
+		c := mustDial(t, p.Addr, byte(2+i%8))
 		go func() {
 			defer c.Close()
 			_, _ = io.WriteString(c, "GET "+target+" HTTP/1.0\r\n\r\n")
@@ -290,22 +200,22 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			if err == nil {
 				err = perr
 			}
-			if err == nil && string(rp.body) != "<p>a</p>" {
-				err = fmt.Errorf("body %q", rp.body)
+			if err == nil && string(rp.Body) != "<p>a</p>" {
+				err = fmt.Errorf("body %q", rp.Body)
 			}
-			results <- result{target, rp.status, int64(len(rp.body)), err}
+			results <- result{target, rp.Status, int64(len(rp.Body)), err}
 		}()
 	}
 	eventually(t, "all requests in flight", func() bool {
-		return fetchStats(t, p.admin+"/stats").Connections.Active == inflight
+		return fetchStats(t, p.Admin+"/stats").Connections.Active == inflight
 	})
 	sent := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// The listener closes at once, while the requests are still in flight.
 	eventually(t, "listener closed", func() bool {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+		c, err := net.DialTimeout("tcp", p.Addr, time.Second)
 		if err == nil {
 			c.Close()
 		}
@@ -325,14 +235,11 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			ok++
 		}
 	}
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
+	if exited, err := p.Wait(30 * time.Second); !exited {
 		t.Fatal("no exit 30 s after SIGTERM")
-	}
-	if p.err != nil {
-		t.Errorf("exit: %v\n%s", p.err, p.log())
+	} else if err != nil {
+		t.Errorf("exit: %v\n%s", err, p.Log())
 	}
 	t.Logf("%d/%d in-flight responses complete; new connections refused %v after SIGTERM (%d responses done by then); exited %v after SIGTERM, %v",
-		ok, inflight, refusedAfter.Round(time.Millisecond), doneBefore, time.Since(sent).Round(time.Millisecond), p.cmd.ProcessState)
+		ok, inflight, refusedAfter.Round(time.Millisecond), doneBefore, time.Since(sent).Round(time.Millisecond), p.Cmd.ProcessState)
 }

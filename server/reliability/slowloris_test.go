@@ -1,3 +1,5 @@
+//go:build linux
+
 package reliability
 
 import (
@@ -7,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/server"
 )
 
 // TestSlowloris opens 300 slowloris connections from 127.0.0.2, each
@@ -42,7 +44,7 @@ func TestSlowloris(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			const readTimeout = 1500 * time.Millisecond
-			r := startServer(t, func(c *config.Config) {
+			r := startServer(t, func(c *server.Options) {
 				c.MaxPerClient, c.MaxTotal = tc.maxPerClient, tc.maxTotal
 				c.ReadTimeout = readTimeout
 			}, nil)
@@ -79,7 +81,7 @@ func TestSlowloris(t *testing.T) {
 						results <- -1
 						return
 					}
-					results <- rp.status
+					results <- rp.Status
 				}()
 			}
 			defer func() { close(stop); wg.Wait() }()
@@ -99,11 +101,11 @@ func TestSlowloris(t *testing.T) {
 				t.Fatalf("after the other address's request the slow address holds %d slots, not %d: "+
 					"setting up took %v, too close to the read timeout", n, tc.admitted, time.Since(opened))
 			}
-			if tc.victimServed && victim.status != http.StatusOK {
-				t.Errorf("other address got %d while slowloris held %d slots", victim.status, held.Active)
+			if tc.victimServed && victim.Status != http.StatusOK {
+				t.Errorf("other address got %d while slowloris held %d slots", victim.Status, held.Active)
 			}
-			if !tc.victimServed && victim.status != http.StatusServiceUnavailable {
-				t.Errorf("other address got %d with the total cap full; want 503", victim.status)
+			if !tc.victimServed && victim.Status != http.StatusServiceUnavailable {
+				t.Errorf("other address got %d with the total cap full; want 503", victim.Status)
 			}
 
 			// Every slow connection ends: 408 for the admitted, 503 for the rest.
@@ -118,11 +120,11 @@ func TestSlowloris(t *testing.T) {
 				s := r.Stats()
 				return s.Connections.Active == 0 && len(s.Clients) == 0
 			})
-			if rp := get(t, r.addr, 3, "/a.html"); rp.status != http.StatusOK {
-				t.Errorf("other address after the read timeout: %d", rp.status)
+			if rp := get(t, r.addr, 3, "/a.html"); rp.Status != http.StatusOK {
+				t.Errorf("other address after the read timeout: %d", rp.Status)
 			}
 			t.Logf("held %d slots for the read timeout; slow connections got %v; other address %d during, 200 after",
-				held.Active, counts, victim.status)
+				held.Active, counts, victim.Status)
 		})
 	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package reliability
 
 import (
@@ -97,7 +99,7 @@ func TestSoak(t *testing.T) {
 					if i >= count {
 						return
 					}
-					if err := soakRequest(p.addr, byte(2+w%sources), soakCycle[i%len(soakCycle)]); err != nil {
+					if err := soakRequest(p.Addr, byte(2+w%sources), soakCycle[i%len(soakCycle)]); err != nil {
 						mu.Lock()
 						if wrong = append(wrong, fmt.Sprintf("request %d: %v", i, err)); len(wrong) > 20 {
 							mu.Unlock()
@@ -114,7 +116,7 @@ func TestSoak(t *testing.T) {
 	}
 	settle := func() {
 		eventually(t, "connections released", func() bool {
-			return fetchStats(t, p.admin+"/stats").Connections.Active == 0
+			return fetchStats(t, p.Admin+"/stats").Connections.Active == 0
 		})
 	}
 
@@ -138,7 +140,7 @@ func TestSoak(t *testing.T) {
 			case <-stopSampling:
 				return
 			case <-tick.C:
-				if kib, err := readRSS(p.pid); err == nil && kib > peak {
+				if kib, err := readRSS(p.PID); err == nil && kib > peak {
 					peak = kib
 				}
 			}
@@ -164,7 +166,7 @@ func TestSoak(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	st := fetchStats(t, p.admin+"/stats")
+	st := fetchStats(t, p.Admin+"/stats")
 	t.Logf("%d requests in %v (%.0f req/s) from %d workers on %d addresses",
 		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), sources*perSource, sources)
 	t.Logf("goroutines %d → %d; descriptors %d → %d; RSS %.1f MiB → %.1f MiB (peak %.1f MiB)",
@@ -176,7 +178,7 @@ func TestSoak(t *testing.T) {
 	}
 	if fd1 > fd0 {
 		t.Errorf("descriptors %d after the soak, %d before", fd1, fd0)
-		t.Logf("open descriptors: %v", fdTargets(p.pid))
+		t.Logf("open descriptors: %v", fdTargets(p.PID))
 	}
 	if rss1 > rss0+soakRSSSlackKiB {
 		t.Errorf("RSS %d KiB after the soak, %d KiB before (slack %d KiB)", rss1, rss0, soakRSSSlackKiB)
@@ -214,7 +216,7 @@ func (p *proc) quiet(t testing.TB) (goroutines, fds, rssKiB int) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		goroutines = min(goroutines, int(p.metric(t, "go_goroutines")))
-		fds = min(fds, fdCount(t, p.pid))
+		fds = min(fds, fdCount(t, p.PID))
 		rssKiB = min(rssKiB, p.rssKiB(t))
 	}
 	return goroutines, fds, rssKiB
@@ -256,11 +258,11 @@ func soakRequest(addr string, from byte, s soakStep) error {
 	if p := contractProblems(rp, s.method); len(p) > 0 {
 		return fmt.Errorf("%q: %v", s.raw, p)
 	}
-	if rp.status != s.status || (s.size >= 0 && len(rp.body) != s.size) {
-		return fmt.Errorf("%q: %d with %d bytes, want %d with %d", s.raw, rp.status, len(rp.body), s.status, s.size)
+	if rp.Status != s.status || (s.size >= 0 && len(rp.Body) != s.size) {
+		return fmt.Errorf("%q: %d with %d bytes, want %d with %d", s.raw, rp.Status, len(rp.Body), s.status, s.size)
 	}
-	if s.method == http.MethodGet && s.size == midSize && string(rp.body[:len(bigPattern)]) != bigPattern {
-		return fmt.Errorf("mid.bin body starts %q", rp.body[:len(bigPattern)])
+	if s.method == http.MethodGet && s.size == midSize && string(rp.Body[:len(bigPattern)]) != bigPattern {
+		return fmt.Errorf("mid.bin body starts %q", rp.Body[:len(bigPattern)])
 	}
 	return nil
 }

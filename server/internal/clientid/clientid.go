@@ -48,6 +48,9 @@ func ParseStrategy(s string) (Strategy, error) {
 	return 0, fmt.Errorf("unknown client key %q: valid values are ip, ip-port", s)
 }
 
+// StrategyNames lists the configuration spellings, for usage and messages.
+func StrategyNames() []string { return []string{ByIP.String(), ByIPPort.String()} }
+
 // String returns the configuration spelling ("ip", "ip-port").
 func (s Strategy) String() string {
 	switch s {

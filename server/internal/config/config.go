@@ -9,11 +9,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/rs/zerolog"
+
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/hits"
+	"httplab/httplab-server/internal/server"
 )
 
 // Config is the server's whole configuration. Variable names come from the
@@ -41,13 +47,63 @@ type Config struct {
 	LogFormat     string        `split_words:"true" default:"auto"`
 }
 
-// Modes, counters, client keys and log formats the server knows.
+// The choices of the settings that name one. Modes and client keys are
+// their packages' own words (server.ParseMode, clientid.ParseStrategy).
 var (
-	Modes      = []string{"concurrent", "sequential", "stock"}
-	Counters   = []string{"locked", "naive"}
-	ClientKeys = []string{"ip", "ip-port"}
+	Counters   = []string{hits.Locked, hits.Naive}
 	LogFormats = []string{"auto", "json", "console"}
 )
+
+// Default is the configuration with every setting at its default, as Load
+// gives it with no flags and no SERVER_* variables. It reads the defaults
+// from Config's tags, so they still live there only.
+func Default() Config {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		tag := v.Type().Field(i).Tag.Get("default")
+		switch f := v.Field(i); f.Interface().(type) {
+		case time.Duration:
+			d, err := time.ParseDuration(tag)
+			if err != nil {
+				panic("config: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
+			}
+			f.SetInt(int64(d))
+		case int:
+			n, err := strconv.Atoi(tag)
+			if err != nil {
+				panic("config: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
+			}
+			f.SetInt(int64(n))
+		case string:
+			f.SetString(tag)
+		default:
+			panic("config: no default rule for " + v.Type().Field(i).Name)
+		}
+	}
+	return c
+}
+
+// Options maps a validated configuration to the server's options.
+func (c Config) Options(log zerolog.Logger) server.Options {
+	mode, _ := server.ParseMode(c.Mode)                // Validate has checked it
+	strategy, _ := clientid.ParseStrategy(c.ClientKey) // likewise
+	return server.Options{
+		Root:          c.Root,
+		Mode:          mode,
+		MaxTotal:      c.MaxTotal,
+		MaxPerClient:  c.MaxPerClient,
+		ClientKey:     strategy,
+		RateLimit:     c.RateLimit,
+		RateWindow:    c.RateWindow,
+		Delay:         c.Delay,
+		Counter:       c.Counter,
+		ReadTimeout:   c.ReadTimeout,
+		WriteTimeout:  c.WriteTimeout,
+		ShutdownGrace: c.ShutdownGrace,
+		Log:           log,
+	}
+}
 
 // ErrHelp is returned when -h or -help was asked for; usage has been printed.
 var ErrHelp = flag.ErrHelp
@@ -130,8 +186,8 @@ func (c Config) Validate() error {
 	if c.MaxTotal < 0 {
 		bad("-maxtotal / SERVER_MAX_TOTAL", c.MaxTotal, "must be >= 0 (0 = unlimited)")
 	}
-	if !oneOf(c.ClientKey, ClientKeys) {
-		bad("-clientkey / SERVER_CLIENT_KEY", quote(c.ClientKey), "must be one of "+strings.Join(ClientKeys, ", "))
+	if _, err := clientid.ParseStrategy(c.ClientKey); err != nil {
+		bad("-clientkey / SERVER_CLIENT_KEY", quote(c.ClientKey), "must be one of "+strings.Join(clientid.StrategyNames(), ", "))
 	}
 	if c.RateLimit < 0 {
 		bad("-rate / SERVER_RATE_LIMIT", c.RateLimit, "must be >= 0 (0 = off)")
@@ -139,8 +195,8 @@ func (c Config) Validate() error {
 	if c.RateWindow <= 0 {
 		bad("-window / SERVER_RATE_WINDOW", c.RateWindow, "must be > 0")
 	}
-	if !oneOf(c.Mode, Modes) {
-		bad("-mode / SERVER_MODE", quote(c.Mode), "must be one of "+strings.Join(Modes, ", "))
+	if _, err := server.ParseMode(c.Mode); err != nil {
+		bad("-mode / SERVER_MODE", quote(c.Mode), "must be one of "+strings.Join(server.ModeNames(), ", "))
 	}
 	if c.Delay < 0 {
 		bad("-delay / SERVER_DELAY", c.Delay, "must be >= 0")

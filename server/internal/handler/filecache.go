@@ -6,8 +6,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"httplab/httplab-server/internal/static"
 )
 
 // The file cache keeps the bytes of small files that were served, so that
@@ -52,20 +53,22 @@ type cachedFile struct {
 }
 
 // fileID is what must not change for a cached component to stay valid.
+// Where the platform gives no inode and change time (statID fails), no
+// file is ever cached and every request takes the ordinary path.
 type fileID struct {
 	dev, ino     uint64
 	mode         fs.FileMode // type bits
 	size         int64
-	mtime, ctime syscall.Timespec
+	mtime, ctime int64 // nanoseconds since the epoch
 }
 
 func idOf(fi fs.FileInfo) (fileID, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	dev, ino, ctime, ok := statID(fi)
 	if !ok {
 		return fileID{}, false
 	}
-	return fileID{dev: uint64(st.Dev), ino: st.Ino, mode: fi.Mode().Type(), size: st.Size,
-		mtime: st.Mtim, ctime: st.Ctim}, true
+	return fileID{dev: dev, ino: ino, mode: fi.Mode().Type(), size: fi.Size(),
+		mtime: fi.ModTime().UnixNano(), ctime: ctime}, true
 }
 
 type fileCache struct {
@@ -128,21 +131,6 @@ func (c *fileCache) valid(e *cachedFile) bool {
 	return true
 }
 
-// canonical reports whether path is one the cache may key: it must be
-// spelled exactly as the hit key Resolve gives for it.
-func canonical(path string) bool {
-	if len(path) < 2 || path[0] != '/' || path[len(path)-1] == '/' ||
-		strings.ContainsAny(path, "%\\") || strings.Contains(path, "//") {
-		return false
-	}
-	for seg := range strings.SplitSeq(path[1:], "/") {
-		if seg == "" || seg[0] == '.' {
-			return false
-		}
-	}
-	return true
-}
-
 // fill caches body as the content of the file Resolve served for path, if
 // the path and the file qualify. body is copied. Settling is judged by the
 // real clock, as the file system's times are, whatever clock the handler
@@ -156,7 +144,7 @@ func (c *fileCache) fill(path, hitPath, contentType, lastModified string, body [
 // wants reports, without reading the file, whether fill would likely keep
 // it: the caller reads a large file into memory only when it would.
 func (c *fileCache) wants(path, hitPath string, served fs.FileInfo) bool {
-	if path != hitPath || served.Size() > cacheMaxFile || !canonical(path) {
+	if path != hitPath || served.Size() > cacheMaxFile || !static.Canonical(path) {
 		return false
 	}
 	servedID, ok := idOf(served)
@@ -164,7 +152,7 @@ func (c *fileCache) wants(path, hitPath string, served fs.FileInfo) bool {
 		return false
 	}
 	settled := time.Now().Add(-c.settle).UnixNano()
-	if servedID.ctime.Nano() > settled || servedID.mtime.Nano() > settled {
+	if servedID.ctime > settled || servedID.mtime > settled {
 		return false
 	}
 	c.mu.Lock()

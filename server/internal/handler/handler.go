@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/closing"
 	"httplab/httplab-server/internal/hits"
 	"httplab/httplab-server/internal/ratelimit"
 	"httplab/httplab-server/internal/response"
@@ -36,8 +37,9 @@ const (
 	// larger ones are sent with sendfile after the head.
 	smallFile = 32 << 10
 
-	lingerTimeout = 500 * time.Millisecond
-	lingerBytes   = 256 << 10
+	// lingerBytes bounds what a lingering close discards: a request body
+	// this server never reads.
+	lingerBytes = 256 << 10
 )
 
 // Options wires the handler to the rest of the server.
@@ -324,8 +326,8 @@ func (h *Handler) finish(c net.Conn, s *connState, req *http.Request, start time
 	// would make close send a reset that can eat the response. Input can
 	// also sit in the kernel when a head ended exactly where the read
 	// buffer did, hence the peek.
-	if req == nil || s.br.Buffered() > 0 || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || inputPending(c) {
-		response.LingerClose(c, lingerTimeout, lingerBytes)
+	if req == nil || s.br.Buffered() > 0 || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || closing.PendingInput(c) {
+		closing.Linger(c, closing.LingerTimeout, lingerBytes)
 		return
 	}
 	_ = c.Close()

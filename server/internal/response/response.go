@@ -1,13 +1,11 @@
-// Package response writes HTTP/1.0 responses: status line, the contract's
-// headers, and a close that does not let a TCP reset eat what was written.
+// Package response writes HTTP/1.0 responses: the status line, the
+// contract's headers and error pages. Closing the connection after them is
+// the closing package's job.
 package response
 
 import (
-	"io"
-	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -103,30 +101,3 @@ func Error(dst []byte, status int, detail string, now time.Time, extra ...string
 		ContentLength: int64(len(body)), Extra: extra}, now)
 	return append(dst, body...)
 }
-
-var discardBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
-
-// LingerClose half-closes c (our FIN follows the response), then reads and
-// discards what the client still sends until it closes, up to maxBytes or
-// until timeout, and only then closes. Closing a socket with unread input
-// makes the kernel send a reset, and a reset can discard a response the
-// client has not read yet; nginx's lingering close and net/http's
-// rstAvoidanceDelay exist for the same reason. Both bounds keep a client that
-// never stops sending from holding us here.
-func LingerClose(c net.Conn, timeout time.Duration, maxBytes int64) {
-	type closeWriter interface{ CloseWrite() error }
-	if cw, ok := c.(closeWriter); ok {
-		if cw.CloseWrite() == nil {
-			_ = c.SetReadDeadline(time.Now().Add(timeout))
-			bp := discardBufs.Get().(*[]byte)
-			_, _ = io.CopyBuffer(io.Discard, io.LimitReader(onlyReader{c}, maxBytes), *bp)
-			discardBufs.Put(bp)
-		}
-	}
-	_ = c.Close()
-}
-
-// onlyReader hides net.Conn's WriteTo so io.CopyBuffer uses our buffer.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }

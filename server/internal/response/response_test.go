@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -48,90 +47,4 @@ func TestUnknownStatusHasReason(t *testing.T) {
 	if !strings.HasPrefix(string(b), "HTTP/1.0 599 Status 599\r\n") {
 		t.Fatalf("%q", b)
 	}
-}
-
-// The client writes more than the server reads; a plain close would reset the
-// connection and could discard the response. LingerClose must deliver it.
-func TestLingerCloseDeliversDespiteUnreadInput(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond) // let the client's bytes arrive unread
-		_, _ = c.Write(Error(nil, 503, "full", time.Now(), "Retry-After", "1"))
-		LingerClose(c, 2*time.Second, 1<<20)
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, _ = c.Write(bytes.Repeat([]byte("x"), 64<<10))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("response lost: %v", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 503 || !bytes.Contains(body, []byte("full")) {
-		t.Fatalf("status %d body %q err %v", resp.StatusCode, body, err)
-	}
-}
-
-// A client that never stops sending must not hold LingerClose past its bound.
-func TestLingerCloseIsBounded(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan time.Duration, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		start := time.Now()
-		LingerClose(c, 200*time.Millisecond, 1<<30)
-		done <- time.Since(start)
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	stop := time.Now().Add(5 * time.Second)
-	buf := make([]byte, 4096)
-	for time.Now().Before(stop) {
-		_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		if _, err := c.Write(buf); err != nil && !isTimeout(err) {
-			break
-		}
-		select {
-		case d := <-done:
-			if d > 3*time.Second {
-				t.Fatalf("lingered %v", d)
-			}
-			return
-		default:
-		}
-	}
-	select {
-	case d := <-done:
-		if d > 3*time.Second {
-			t.Fatalf("lingered %v", d)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("LingerClose did not return")
-	}
-}
-
-func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
 }

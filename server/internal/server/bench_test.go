@@ -18,7 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"httplab/httplab-server/internal/admit"
-	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/hits"
 )
 
 // benchRoot writes the benchmark files: a 1.2 KB page and a 100 KiB file.
@@ -38,16 +39,16 @@ func benchRoot(tb testing.TB) string {
 	return dir
 }
 
-// benchConfig is the configuration the suite measures: access log off, and
+// benchOptions are the options the suite measures: access log off, and
 // either limits off or limits on that the load never trips.
-func benchConfig(root string, limits bool) config.Config {
-	c := config.Config{Root: root, ClientKey: "ip", RateWindow: time.Second, Mode: "concurrent",
-		Counter: "locked", ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
-		ShutdownGrace: 5 * time.Second, LogLevel: "warn", LogFormat: "json"}
+func benchOptions(root string, limits bool) Options {
+	o := Options{Root: root, ClientKey: clientid.ByIP, RateWindow: time.Second, Mode: Concurrent,
+		Counter: hits.Locked, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ShutdownGrace: 5 * time.Second, Log: zerolog.Nop()}
 	if limits {
-		c.MaxPerClient, c.MaxTotal, c.RateLimit = 1000, 10000, 1<<30
+		o.MaxPerClient, o.MaxTotal, o.RateLimit = 1000, 10000, 1<<30
 	}
-	return c
+	return o
 }
 
 // BenchmarkAdmission is the limits' share of one request, as the server
@@ -58,9 +59,9 @@ func benchConfig(root string, limits bool) config.Config {
 // the clock read the handler makes anyway.
 func BenchmarkAdmission(b *testing.B) {
 	newServer := func(b *testing.B) *Server {
-		cfg := benchConfig(benchRoot(b), true)
-		cfg.MaxPerClient, cfg.MaxTotal, cfg.RateLimit = 12, 60, 5 // the contract's defaults
-		s, err := New(cfg, zerolog.Nop())
+		o := benchOptions(benchRoot(b), true)
+		o.MaxPerClient, o.MaxTotal, o.RateLimit = 12, 60, 5 // the contract's defaults
+		s, err := New(o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -140,12 +141,12 @@ func BenchmarkServe(b *testing.B) {
 		start      func(b *testing.B) string
 	}{
 		{"bare/small", "/small.html", func(b *testing.B) string { return startBare(b, page) }},
-		{"limits-off/small", "/small.html", func(b *testing.B) string { return startBench(b, benchConfig(root, false)) }},
-		{"limits-on/small", "/small.html", func(b *testing.B) string { return startBench(b, benchConfig(root, true)) }},
-		{"limits-on/100k", "/data/100k.txt", func(b *testing.B) string { return startBench(b, benchConfig(root, true)) }},
+		{"limits-off/small", "/small.html", func(b *testing.B) string { return startBench(b, benchOptions(root, false)) }},
+		{"limits-on/small", "/small.html", func(b *testing.B) string { return startBench(b, benchOptions(root, true)) }},
+		{"limits-on/100k", "/data/100k.txt", func(b *testing.B) string { return startBench(b, benchOptions(root, true)) }},
 		{"stock/small", "/small.html", func(b *testing.B) string {
-			c := benchConfig(root, false)
-			c.Mode = "stock"
+			c := benchOptions(root, false)
+			c.Mode = Stock
 			return startBench(b, c)
 		}},
 	} {
@@ -197,9 +198,9 @@ func benchGet(addr string, req, buf []byte) error {
 	}
 }
 
-func startBench(b *testing.B, cfg config.Config) string {
+func startBench(b *testing.B, o Options) string {
 	b.Helper()
-	s, err := New(cfg, zerolog.Nop())
+	s, err := New(o)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,34 +1,28 @@
-package server
+package server_test
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"httplab/httplab-server/internal/admit"
-	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/server"
 	"httplab/httplab-server/internal/servertest"
 )
 
 // site writes a small tree for the tests: files, a folder with an index, a
 // folder without one, a hidden file.
 func site(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{
+	return servertest.Tree(t, map[string]string{
 		"index.html":          "<h1>home</h1>",
 		"a.html":              "<p>a</p>",
 		"style.css":           "body{}",
@@ -38,51 +32,20 @@ func site(t *testing.T) string {
 		".secret":             "hidden",
 		"docs/.git/config":    "hidden too",
 		"docs/notes/note.txt": "note",
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	})
 }
 
-func baseConfig(root string) config.Config {
-	return config.Config{Root: root, MaxPerClient: 12, MaxTotal: 60, ClientKey: "ip", RateLimit: 0,
-		RateWindow: time.Second, Mode: "concurrent", Counter: "locked", ReadTimeout: 5 * time.Second,
-		WriteTimeout: 5 * time.Second, ShutdownGrace: 5 * time.Second, LogLevel: "info", LogFormat: "json"}
-}
+type running struct{ *servertest.Running }
 
-type running struct {
-	*Server
-	*servertest.Served // Addr, Cancel, Wait
-}
-
-// start runs a server on 127.0.0.1 with cfg changed by mutate, and stops it
-// when the test ends.
-func start(t *testing.T, mutate func(*config.Config)) *running {
+// start runs a server on 127.0.0.1 over site, with the harness's options
+// changed by mutate, and stops it when the test ends.
+func start(t *testing.T, mutate func(*server.Options)) *running {
 	t.Helper()
-	return startHooked(t, mutate, nil)
-}
-
-// startHooked is start with hook set on the server before it serves.
-func startHooked(t *testing.T, mutate func(*config.Config), hook func(admit.Verdict, admit.Snapshot)) *running {
-	t.Helper()
-	cfg := baseConfig(site(t))
+	o := servertest.Options(site(t))
 	if mutate != nil {
-		mutate(&cfg)
+		mutate(&o)
 	}
-	s, err := New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.AfterAdmit = hook
-	served := servertest.Run(t, s.Serve, func() { s.Close() }, 15*time.Second)
-	return &running{Server: s, Served: served}
+	return &running{servertest.Start(t, o)}
 }
 
 // dial opens a connection from the loopback address 127.0.0.<from>, so one
@@ -96,28 +59,28 @@ func (r *running) dial(t *testing.T, from int) net.Conn {
 	return c
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   string
-	raw    string // status line
-}
-
 // send writes raw on a fresh connection from 127.0.0.<from> and reads the
 // whole response.
-func (r *running) send(t *testing.T, from int, raw string) reply {
+func (r *running) send(t *testing.T, from int, raw string) servertest.Reply {
 	t.Helper()
 	c := r.dial(t, from)
 	defer c.Close()
 	return roundTrip(t, c, raw)
 }
 
-func (r *running) get(t *testing.T, from int, target string) reply {
+func (r *running) get(t *testing.T, from int, target string) servertest.Reply {
 	t.Helper()
 	return r.send(t, from, "GET "+target+" HTTP/1.0\r\n\r\n")
 }
 
-func roundTrip(t *testing.T, c net.Conn, raw string) reply {
+func methodOf(raw string) string {
+	if strings.HasPrefix(raw, "HEAD ") {
+		return http.MethodHead
+	}
+	return http.MethodGet
+}
+
+func roundTrip(t *testing.T, c net.Conn, raw string) servertest.Reply {
 	t.Helper()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if raw != "" {
@@ -125,33 +88,16 @@ func roundTrip(t *testing.T, c net.Conn, raw string) reply {
 			t.Fatalf("write: %v", err)
 		}
 	}
-	var req *http.Request
-	if strings.HasPrefix(raw, "HEAD ") {
-		req = &http.Request{Method: http.MethodHead}
+	rp, err := servertest.ReadReply(c, methodOf(raw))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return readReplyTo(t, c, req)
+	return rp
 }
 
-func readReply(t *testing.T, c net.Conn) reply {
+func readReply(t *testing.T, c net.Conn) servertest.Reply {
 	t.Helper()
-	return readReplyTo(t, c, nil)
-}
-
-// readReplyTo reads a response to req (nil: a GET); a HEAD reply has no body.
-func readReplyTo(t *testing.T, c net.Conn, req *http.Request) reply {
-	t.Helper()
-	br := bufio.NewReader(c)
-	peek, _ := br.Peek(16)
-	line := string(peek) // copy: body reads reuse the buffer
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		t.Fatalf("read response: %v", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: string(body), raw: line}
+	return roundTrip(t, c, "")
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -174,62 +120,54 @@ func (r *running) hold(t *testing.T, from int) net.Conn {
 	return c
 }
 
-func checkContractHeaders(t *testing.T, rp reply) {
+func checkContract(t *testing.T, rp servertest.Reply, method string) {
 	t.Helper()
-	if !strings.HasPrefix(rp.raw, "HTTP/1.0 ") {
-		t.Errorf("status line %q is not HTTP/1.0", rp.raw)
-	}
-	for _, h := range []string{"Date", "Server", "Content-Length", "Content-Type"} {
-		if rp.header.Get(h) == "" {
-			t.Errorf("status %d: missing %s", rp.status, h)
-		}
-	}
-	if rp.header.Get("Connection") != "close" {
-		t.Errorf("status %d: Connection = %q", rp.status, rp.header.Get("Connection"))
+	for _, p := range servertest.ContractProblems(rp, method) {
+		t.Errorf("status %d: %s", rp.Status, p)
 	}
 }
 
 func TestStatusCodes(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.ReadTimeout = 300 * time.Millisecond })
+	r := start(t, func(c *server.Options) { c.ReadTimeout = 300 * time.Millisecond })
 	cases := []struct {
 		name, raw string
 		status    int
-		check     func(t *testing.T, rp reply)
+		check     func(t *testing.T, rp servertest.Reply)
 	}{
-		{"file", "GET /a.html HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp reply) {
-			if rp.body != "<p>a</p>" || rp.header.Get("Content-Type") != "text/html; charset=utf-8" {
-				t.Errorf("body %q type %q", rp.body, rp.header.Get("Content-Type"))
+		{"file", "GET /a.html HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp servertest.Reply) {
+			if string(rp.Body) != "<p>a</p>" || rp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("body %q type %q", string(rp.Body), rp.Header.Get("Content-Type"))
 			}
 		}},
-		{"http/1.1 answered as 1.0", "GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n", 200, func(t *testing.T, rp reply) {
-			if !strings.HasPrefix(rp.header.Get("Content-Type"), "text/css") {
-				t.Errorf("type %q", rp.header.Get("Content-Type"))
+		{"http/1.1 answered as 1.0", "GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n", 200, func(t *testing.T, rp servertest.Reply) {
+			if !strings.HasPrefix(rp.Header.Get("Content-Type"), "text/css") {
+				t.Errorf("type %q", rp.Header.Get("Content-Type"))
 			}
 		}},
-		{"large file via sendfile", "GET /big.bin HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp reply) {
-			if len(rp.body) != 128<<10 || rp.header.Get("Content-Length") != "131072" {
-				t.Errorf("got %d bytes, Content-Length %s", len(rp.body), rp.header.Get("Content-Length"))
+		{"large file via sendfile", "GET /big.bin HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp servertest.Reply) {
+			if len(rp.Body) != 128<<10 || rp.Header.Get("Content-Length") != "131072" {
+				t.Errorf("got %d bytes, Content-Length %s", len(rp.Body), rp.Header.Get("Content-Length"))
 			}
 		}},
-		{"head", "HEAD /a.html HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp reply) {
-			if rp.header.Get("Content-Length") != "8" {
-				t.Errorf("HEAD Content-Length %q", rp.header.Get("Content-Length"))
+		{"head", "HEAD /a.html HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp servertest.Reply) {
+			if rp.Header.Get("Content-Length") != "8" {
+				t.Errorf("HEAD Content-Length %q", rp.Header.Get("Content-Length"))
 			}
 		}},
-		{"folder index", "GET /books/ HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp reply) {
-			if rp.body != "<h1>books</h1>" {
-				t.Errorf("body %q", rp.body)
+		{"folder index", "GET /books/ HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp servertest.Reply) {
+			if string(rp.Body) != "<h1>books</h1>" {
+				t.Errorf("body %q", string(rp.Body))
 			}
 		}},
-		{"listing", "GET /docs/ HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp reply) {
-			if !strings.Contains(rp.body, "read%20me.txt") || strings.Contains(rp.body, ".git") {
-				t.Errorf("listing %q", rp.body)
+		{"listing", "GET /docs/ HTTP/1.0\r\n\r\n", 200, func(t *testing.T, rp servertest.Reply) {
+			if !strings.Contains(string(rp.Body), "read%20me.txt") || strings.Contains(string(rp.Body), ".git") {
+				t.Errorf("listing %q", string(rp.Body))
 			}
 		}},
 		{"encoded space", "GET /docs/read%20me.txt HTTP/1.0\r\n\r\n", 200, nil},
-		{"folder without slash", "GET /books HTTP/1.0\r\n\r\n", 301, func(t *testing.T, rp reply) {
-			if rp.header.Get("Location") != "/books/" {
-				t.Errorf("Location %q", rp.header.Get("Location"))
+		{"folder without slash", "GET /books HTTP/1.0\r\n\r\n", 301, func(t *testing.T, rp servertest.Reply) {
+			if rp.Header.Get("Location") != "/books/" {
+				t.Errorf("Location %q", rp.Header.Get("Location"))
 			}
 		}},
 		{"missing", "GET /nope.html HTTP/1.0\r\n\r\n", 404, nil},
@@ -239,9 +177,9 @@ func TestStatusCodes(t *testing.T) {
 		{"encoded dot-dot", "GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.0\r\n\r\n", 404, nil},
 		{"backslash", "GET /docs\\..\\..\\etc\\passwd HTTP/1.0\r\n\r\n", 404, nil},
 		{"nul", "GET /a.html%00.png HTTP/1.0\r\n\r\n", 404, nil},
-		{"post", "POST /a.html HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", 405, func(t *testing.T, rp reply) {
-			if rp.header.Get("Allow") != "GET, HEAD" {
-				t.Errorf("Allow %q", rp.header.Get("Allow"))
+		{"post", "POST /a.html HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", 405, func(t *testing.T, rp servertest.Reply) {
+			if rp.Header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("Allow %q", rp.Header.Get("Allow"))
 			}
 		}},
 		{"delete", "DELETE / HTTP/1.0\r\n\r\n", 405, nil},
@@ -254,10 +192,10 @@ func TestStatusCodes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rp := r.send(t, 2, tc.raw)
-			if rp.status != tc.status {
-				t.Fatalf("status %d, want %d (body %q)", rp.status, tc.status, rp.body)
+			if rp.Status != tc.status {
+				t.Fatalf("status %d, want %d (body %q)", rp.Status, tc.status, string(rp.Body))
 			}
-			checkContractHeaders(t, rp)
+			checkContract(t, rp, methodOf(tc.raw))
 			if tc.check != nil {
 				tc.check(t, rp)
 			}
@@ -292,7 +230,7 @@ func TestHitsCountOnlyServedPaths(t *testing.T) {
 // The per-client and total caps are exact, refused clients read a complete
 // 503, admitted connections still work, and everything returns to zero.
 func TestConnectionCaps(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.MaxPerClient = 3; c.MaxTotal = 5 })
+	r := start(t, func(c *server.Options) { c.MaxPerClient = 3; c.MaxTotal = 5 })
 	var held []net.Conn
 	for i := 0; i < 3; i++ {
 		held = append(held, r.hold(t, 2))
@@ -300,16 +238,16 @@ func TestConnectionCaps(t *testing.T) {
 	over := r.hold(t, 2)
 	rp := readReply(t, over)
 	over.Close()
-	if rp.status != 503 || rp.header.Get("Retry-After") == "" || !strings.Contains(rp.body, "3 connections") {
-		t.Fatalf("client over its cap: %d %v %q", rp.status, rp.header, rp.body)
+	if rp.Status != 503 || rp.Header.Get("Retry-After") == "" || !strings.Contains(string(rp.Body), "3 connections") {
+		t.Fatalf("client over its cap: %d %v %q", rp.Status, rp.Header, string(rp.Body))
 	}
-	checkContractHeaders(t, rp)
+	checkContract(t, rp, http.MethodGet)
 	held = append(held, r.hold(t, 3), r.hold(t, 3))
 	total := r.hold(t, 4)
 	rp = readReply(t, total)
 	total.Close()
-	if rp.status != 503 || !strings.Contains(rp.body, "limit of 5") {
-		t.Fatalf("over total cap: %d %q", rp.status, rp.body)
+	if rp.Status != 503 || !strings.Contains(string(rp.Body), "limit of 5") {
+		t.Fatalf("over total cap: %d %q", rp.Status, string(rp.Body))
 	}
 
 	s := r.Stats()
@@ -321,8 +259,8 @@ func TestConnectionCaps(t *testing.T) {
 	}
 
 	// A held (admitted) connection is served normally.
-	if rp := roundTrip(t, held[0], "GET /a.html HTTP/1.0\r\n\r\n"); rp.status != 200 {
-		t.Errorf("held connection got %d", rp.status)
+	if rp := roundTrip(t, held[0], "GET /a.html HTTP/1.0\r\n\r\n"); rp.Status != 200 {
+		t.Errorf("held connection got %d", rp.Status)
 	}
 	for _, c := range held {
 		c.Close()
@@ -332,8 +270,8 @@ func TestConnectionCaps(t *testing.T) {
 		return s.Connections.Active == 0 && len(s.Clients) == 0
 	})
 	// Once released, the slots are free again.
-	if rp := r.get(t, 2, "/a.html"); rp.status != 200 {
-		t.Errorf("after release: %d", rp.status)
+	if rp := r.get(t, 2, "/a.html"); rp.Status != 200 {
+		t.Errorf("after release: %d", rp.Status)
 	}
 }
 
@@ -343,10 +281,10 @@ func TestConnectionCaps(t *testing.T) {
 func TestCapsUnderConcurrentLoad(t *testing.T) {
 	const perClient, total, clients, each = 4, 20, 8, 25
 	var maxActive, maxClient atomic.Int64
-	r := startHooked(t, func(c *config.Config) {
-		c.MaxPerClient, c.MaxTotal = perClient, total
-		c.Delay = 20 * time.Millisecond
-	}, func(_ admit.Verdict, s admit.Snapshot) {
+	o := servertest.Options(site(t))
+	o.MaxPerClient, o.MaxTotal = perClient, total
+	o.Delay = 20 * time.Millisecond
+	r := &running{servertest.StartWatched(t, o, func(_ server.ConnState, s admit.Snapshot) {
 		if int64(s.Active) > maxActive.Load() {
 			maxActive.Store(int64(s.Active))
 		}
@@ -355,7 +293,7 @@ func TestCapsUnderConcurrentLoad(t *testing.T) {
 				maxClient.Store(int64(n))
 			}
 		}
-	})
+	})}
 	var ok, refused, other atomic.Int64
 	var wg sync.WaitGroup
 	for cl := 0; cl < clients; cl++ {
@@ -412,7 +350,7 @@ func TestCapsUnderConcurrentLoad(t *testing.T) {
 // Keying the cap on (IP, port) cannot limit anyone: every connection has its
 // own ephemeral port, so one client walks past a cap of 1.
 func TestIPPortKeyCannotLimit(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.MaxPerClient = 1; c.ClientKey = "ip-port" })
+	r := start(t, func(c *server.Options) { c.MaxPerClient = 1; c.ClientKey = clientid.ByIPPort })
 	a, b, c := r.hold(t, 2), r.hold(t, 2), r.hold(t, 2)
 	defer a.Close()
 	defer b.Close()
@@ -421,36 +359,36 @@ func TestIPPortKeyCannotLimit(t *testing.T) {
 		t.Fatalf("ip-port with maxclient 1: %+v", s.Connections)
 	}
 	for _, conn := range []net.Conn{a, b, c} {
-		if rp := roundTrip(t, conn, "GET /a.html HTTP/1.0\r\n\r\n"); rp.status != 200 {
-			t.Errorf("got %d", rp.status)
+		if rp := roundTrip(t, conn, "GET /a.html HTTP/1.0\r\n\r\n"); rp.Status != 200 {
+			t.Errorf("got %d", rp.Status)
 		}
 	}
 	// The same cap keyed by IP stops the second connection.
-	r2 := start(t, func(c *config.Config) { c.MaxPerClient = 1 })
+	r2 := start(t, func(c *server.Options) { c.MaxPerClient = 1 })
 	first := r2.hold(t, 2)
 	defer first.Close()
 	second := r2.hold(t, 2)
 	defer second.Close()
-	if rp := readReply(t, second); rp.status != 503 {
-		t.Errorf("ip key, second connection: %d", rp.status)
+	if rp := readReply(t, second); rp.Status != 503 {
+		t.Errorf("ip key, second connection: %d", rp.Status)
 	}
 }
 
 func TestRateLimit(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.RateLimit = 5; c.RateWindow = time.Second })
+	r := start(t, func(c *server.Options) { c.RateLimit = 5; c.RateWindow = time.Second })
 	var ok, limited int
 	retry := ""
 	for i := 0; i < 20; i++ {
 		rp := r.get(t, 2, "/a.html")
-		switch rp.status {
+		switch rp.Status {
 		case 200:
 			ok++
 		case 429:
 			limited++
-			retry = rp.header.Get("Retry-After")
-			checkContractHeaders(t, rp)
+			retry = rp.Header.Get("Retry-After")
+			checkContract(t, rp, http.MethodGet)
 		default:
-			t.Fatalf("status %d", rp.status)
+			t.Fatalf("status %d", rp.Status)
 		}
 	}
 	if ok != 5 || limited != 15 {
@@ -459,8 +397,8 @@ func TestRateLimit(t *testing.T) {
 	if retry != "1" {
 		t.Errorf("Retry-After %q, want 1 for a 1 s window", retry)
 	}
-	if rp := r.get(t, 3, "/a.html"); rp.status != 200 {
-		t.Errorf("another IP got %d", rp.status)
+	if rp := r.get(t, 3, "/a.html"); rp.Status != 200 {
+		t.Errorf("another IP got %d", rp.Status)
 	}
 	// The server counts a response after writing it: wait for the last one.
 	eventually(t, "429s counted", func() bool {
@@ -468,8 +406,8 @@ func TestRateLimit(t *testing.T) {
 		return st.RateLimited == 15 && st.Status["429"] == 15 && st.Status["200"] == 6
 	})
 	time.Sleep(1100 * time.Millisecond)
-	if rp := r.get(t, 2, "/a.html"); rp.status != 200 {
-		t.Errorf("after the window: %d", rp.status)
+	if rp := r.get(t, 2, "/a.html"); rp.Status != 200 {
+		t.Errorf("after the window: %d", rp.Status)
 	}
 }
 
@@ -484,12 +422,12 @@ func TestRateLimitAdmitsSpreadRequests(t *testing.T) {
 		t.Skip("takes 4 s")
 	}
 	for attempt := 1; attempt <= 3; attempt++ {
-		r := start(t, func(c *config.Config) { c.RateLimit = 5; c.RateWindow = time.Second })
+		r := start(t, func(c *server.Options) { c.RateLimit = 5; c.RateWindow = time.Second })
 		begin := time.Now()
 		refused := -1
 		for i := 0; i < 20; i++ {
 			time.Sleep(time.Until(begin.Add(time.Duration(i) * 4100 * time.Millisecond / 20)))
-			if rp := r.get(t, 2, "/"); rp.status != 200 {
+			if rp := r.get(t, 2, "/"); rp.Status != 200 {
 				refused = i
 				break
 			}
@@ -539,7 +477,7 @@ func hammer(t *testing.T, r *running, n int, target string) {
 }
 
 func TestHitsExactUnderConcurrency(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.MaxPerClient, c.MaxTotal = 0, 0 })
+	r := start(t, func(c *server.Options) { c.MaxPerClient, c.MaxTotal = 0, 0 })
 	hammer(t, r, 1000, "/a.html")
 	eventually(t, "all 1000 responses counted", func() bool { return r.Stats().Requests.Total == 1000 })
 	if got := r.Stats().Hits["/a.html"]; got != 1000 {
@@ -550,7 +488,7 @@ func TestHitsExactUnderConcurrency(t *testing.T) {
 // The naive counter loses updates under concurrency: the lab's race
 // condition, shown without a Go data race (this runs under -race).
 func TestNaiveCounterLosesUpdates(t *testing.T) {
-	r := start(t, func(c *config.Config) {
+	r := start(t, func(c *server.Options) {
 		c.MaxPerClient, c.MaxTotal = 0, 0
 		c.Counter = "naive"
 		c.Delay = 50 * time.Millisecond // handlers wake together and increment together
@@ -590,8 +528,8 @@ func timeRequests(t *testing.T, r *running, n int) time.Duration {
 // side and a wide margin on the other.
 func TestSequentialVersusConcurrent(t *testing.T) {
 	const n, delay = 6, 200 * time.Millisecond
-	seq := start(t, func(c *config.Config) { c.Mode = "sequential"; c.Delay = delay })
-	con := start(t, func(c *config.Config) { c.Delay = delay })
+	seq := start(t, func(c *server.Options) { c.Mode = server.Sequential; c.Delay = delay })
+	con := start(t, func(c *server.Options) { c.Delay = delay })
 	ts, tc := timeRequests(t, seq, n), timeRequests(t, con, n)
 	t.Logf("sequential %v, concurrent %v, speedup %.1f", ts, tc, float64(ts)/float64(tc))
 	if ts < n*delay {
@@ -608,30 +546,30 @@ func TestSequentialVersusConcurrent(t *testing.T) {
 // A client that sends half a head and stalls holds its slot only until the
 // read timeout, then gets 408 and the slot comes back.
 func TestSlowClientReleasedByReadTimeout(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.MaxPerClient = 1; c.ReadTimeout = 300 * time.Millisecond })
+	r := start(t, func(c *server.Options) { c.MaxPerClient = 1; c.ReadTimeout = 300 * time.Millisecond })
 	slow := r.hold(t, 2)
 	defer slow.Close()
 	_, _ = io.WriteString(slow, "GET /a.html HTTP/1.0\r\nUser-Agent: slo")
 	blocked := r.hold(t, 2)
-	if rp := readReply(t, blocked); rp.status != 503 {
-		t.Fatalf("while the slow client holds the slot: %d", rp.status)
+	if rp := readReply(t, blocked); rp.Status != 503 {
+		t.Fatalf("while the slow client holds the slot: %d", rp.Status)
 	}
 	blocked.Close()
-	if rp := readReply(t, slow); rp.status != 408 {
-		t.Fatalf("slow client got %d", rp.status)
+	if rp := readReply(t, slow); rp.Status != 408 {
+		t.Fatalf("slow client got %d", rp.Status)
 	}
 	eventually(t, "slot released", func() bool { return r.Stats().Connections.Active == 0 })
-	if rp := r.get(t, 2, "/a.html"); rp.status != 200 {
-		t.Fatalf("after the timeout: %d", rp.status)
+	if rp := r.get(t, 2, "/a.html"); rp.Status != 200 {
+		t.Fatalf("after the timeout: %d", rp.Status)
 	}
 }
 
 // On shutdown the server stops accepting and lets the request in flight
 // finish.
 func TestGracefulShutdown(t *testing.T) {
-	for _, mode := range []string{"concurrent", "sequential", "stock"} {
-		t.Run(mode, func(t *testing.T) {
-			r := start(t, func(c *config.Config) { c.Mode = mode; c.Delay = 400 * time.Millisecond })
+	for _, mode := range []server.Mode{server.Concurrent, server.Sequential, server.Stock} {
+		t.Run(mode.String(), func(t *testing.T) {
+			r := start(t, func(c *server.Options) { c.Mode = mode; c.Delay = 400 * time.Millisecond })
 			c := r.dial(t, 2)
 			defer c.Close()
 			_, _ = io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n")
@@ -641,8 +579,8 @@ func TestGracefulShutdown(t *testing.T) {
 			time.Sleep(150 * time.Millisecond)
 			r.Cancel()
 			rp := readReply(t, c)
-			if rp.status != 200 || rp.body != "<p>a</p>" {
-				t.Fatalf("in-flight request: %d %q", rp.status, rp.body)
+			if rp.Status != 200 || string(rp.Body) != "<p>a</p>" {
+				t.Fatalf("in-flight request: %d %q", rp.Status, string(rp.Body))
 			}
 			if ok, err := r.Wait(10 * time.Second); !ok {
 				t.Fatal("Serve did not return")
@@ -659,7 +597,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 // Past the grace, connections still in flight are cut and Serve returns.
 func TestShutdownGraceIsBounded(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.ShutdownGrace = 200 * time.Millisecond; c.Delay = 30 * time.Second })
+	r := start(t, func(c *server.Options) { c.ShutdownGrace = 200 * time.Millisecond; c.Delay = 30 * time.Second })
 	c := r.dial(t, 2)
 	defer c.Close()
 	_, _ = io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n")
@@ -673,14 +611,14 @@ func TestShutdownGraceIsBounded(t *testing.T) {
 }
 
 func TestStockMode(t *testing.T) {
-	r := start(t, func(c *config.Config) { c.Mode = "stock"; c.MaxPerClient = 1 })
+	r := start(t, func(c *server.Options) { c.Mode = server.Stock; c.MaxPerClient = 1 })
 	a := r.hold(t, 2)
 	defer a.Close()
-	if rp := r.get(t, 2, "/a.html"); rp.status != 200 || rp.body != "<p>a</p>" {
-		t.Fatalf("stock: %d %q", rp.status, rp.body)
+	if rp := r.get(t, 2, "/a.html"); rp.Status != 200 || string(rp.Body) != "<p>a</p>" {
+		t.Fatalf("stock: %d %q", rp.Status, string(rp.Body))
 	}
-	if rp := r.get(t, 2, "/.secret"); rp.status != 404 {
-		t.Errorf("stock served a dotfile: %d", rp.status)
+	if rp := r.get(t, 2, "/.secret"); rp.Status != 404 {
+		t.Errorf("stock served a dotfile: %d", rp.Status)
 	}
 	eventually(t, "both responses counted", func() bool { return r.Stats().Requests.Total == 2 })
 	s := r.Stats()
@@ -690,20 +628,9 @@ func TestStockMode(t *testing.T) {
 }
 
 func TestNewRejectsMissingRoot(t *testing.T) {
-	cfg := baseConfig(filepath.Join(t.TempDir(), "absent"))
-	_, err := New(cfg, zerolog.Nop())
-	if err == nil || !strings.Contains(err.Error(), "SERVER_ROOT") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
-func TestTemporaryErrors(t *testing.T) {
-	for _, err := range []error{errors.New("accept: too many open files"), io.EOF} {
-		if temporary(err) {
-			t.Errorf("%v classed temporary", err)
-		}
-	}
-	if !temporary(&net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.EMFILE)}) {
-		t.Error("EMFILE not temporary")
+	absent := filepath.Join(t.TempDir(), "absent")
+	_, err := server.New(servertest.Options(absent))
+	if err == nil || !strings.Contains(err.Error(), absent) {
+		t.Fatalf("err = %v, want one naming %s", err, absent)
 	}
 }

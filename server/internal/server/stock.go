@@ -7,11 +7,10 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"path"
-	"strings"
 	"time"
 
 	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/static"
 )
 
 // serveStock is the baseline: Go's own net/http file server over the same
@@ -22,13 +21,13 @@ func (s *Server) serveStock(ctx context.Context, ln net.Listener) error {
 	files := http.FileServerFS(s.site.Root().FS())
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		if hiddenPath(r.URL.Path) {
+		if !static.ServablePath(r.URL.Path) {
 			// net/http serves dotfiles (golang/go#20759); the lab's promise
 			// that hidden files stay hidden holds in every mode.
 			http.NotFound(rec, r)
 		} else {
-			if s.cfg.Delay > 0 {
-				t := time.NewTimer(s.cfg.Delay)
+			if s.o.Delay > 0 {
+				t := time.NewTimer(s.o.Delay)
 				select {
 				case <-t.C:
 				case <-s.hardStop:
@@ -39,23 +38,25 @@ func (s *Server) serveStock(ctx context.Context, ln net.Listener) error {
 		}
 		s.tally.Record(rec.status)
 		if rec.status == http.StatusOK {
-			s.hits.Inc(hitKey(r.URL.Path))
+			s.hits.Inc(static.HitKey(r.URL.Path))
 		}
 		s.log.Info().Str("remote", r.RemoteAddr).Str("method", r.Method).Str("path", r.URL.EscapedPath()).
 			Int("status", rec.status).Int64("bytes", rec.bytes).Msg("request")
 	})
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: s.cfg.ReadTimeout,
-		WriteTimeout:      s.cfg.WriteTimeout + s.cfg.Delay,
+		ReadHeaderTimeout: s.o.ReadTimeout,
+		WriteTimeout:      s.o.WriteTimeout + s.o.Delay,
 		ErrorLog:          log.New(s.log.With().Str("component", "net/http").Logger(), "", 0),
 		ConnState: func(c net.Conn, st http.ConnState) {
-			key, _ := clientid.OfAddr(s.strategy, c.RemoteAddr())
+			key, _ := clientid.OfAddr(s.o.ClientKey, c.RemoteAddr())
 			switch st {
 			case http.StateNew:
 				s.admit.Admit(key)
+				s.report(c, StateAdmitted)
 			case http.StateClosed, http.StateHijacked:
 				s.admit.Release(key)
+				s.report(c, StateClosed)
 			}
 		},
 	}
@@ -69,7 +70,7 @@ func (s *Server) serveStock(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		close(s.hardStop)
@@ -115,22 +116,4 @@ func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
 	}
 	r.bytes += n
 	return n, err
-}
-
-func hiddenPath(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
-		if strings.HasPrefix(seg, ".") {
-			return true
-		}
-	}
-	return false
-}
-
-// hitKey is the contract's hit key: cleaned, a folder as "/dir/".
-func hitKey(p string) string {
-	c := path.Clean("/" + p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c
 }

@@ -62,7 +62,7 @@ func (s *Site) listing(t target, folder string, hitsOf func(string) uint64) Resu
 
 func (s *Site) entryOf(dir target, de fs.DirEntry) (entry, bool) {
 	name := de.Name()
-	if !servableName(name) {
+	if !ServableName(name) {
 		return entry{}, false
 	}
 	switch typ := de.Type(); {

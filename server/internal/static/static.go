@@ -143,62 +143,18 @@ func (s *Site) Resolve(escapedPath string, hitsOf func(path string) uint64) Resu
 			// symlink + trailing slash escapes (CVE-2026-39822).
 			return Result{}
 		}
-		return s.openFile(t, "/"+strings.Join(segs, "/"), segs[len(segs)-1])
+		return s.openFile(t, hitKey(segs, false), segs[len(segs)-1])
 	}
 	if !slashed {
 		return Result{Kind: Redirect, Location: escapeSegments(segs) + "/"}
 	}
-	folder := "/"
-	if len(segs) > 0 {
-		folder = "/" + strings.Join(segs, "/") + "/"
-	}
+	folder := hitKey(segs, true)
 	if it, ok := s.walk(t, []string{indexName}); ok && !it.isDir {
 		if r := s.openFile(it, folder, indexName); r.Kind == File {
 			return r
 		}
 	}
 	return s.listing(t, folder, hitsOf)
-}
-
-// splitPath splits an escaped absolute path into decoded segments, dropping
-// empty ones, and reports whether it ended with a slash. It refuses any
-// segment that could not be a servable name.
-func splitPath(escaped string) (segs []string, slashed, ok bool) {
-	if escaped == "" || escaped[0] != '/' || len(escaped) > maxPathLen ||
-		strings.IndexByte(escaped, '\\') >= 0 {
-		return nil, false, false
-	}
-	slashed = escaped[len(escaped)-1] == '/'
-	segs = make([]string, 0, strings.Count(escaped, "/"))
-	for seg := range strings.SplitSeq(escaped[1:], "/") {
-		if seg == "" {
-			continue
-		}
-		name, err := url.PathUnescape(seg)
-		if err != nil || !servableName(name) {
-			return nil, false, false
-		}
-		segs = append(segs, name)
-	}
-	return segs, slashed, true
-}
-
-// servableName reports whether a single decoded path segment may be served.
-// A leading dot covers ".", ".." and hidden names alike: traversal is
-// refused, never cleaned away, so no encoding of it can slip through.
-func servableName(name string) bool {
-	if name == "" || name[0] == '.' {
-		return false
-	}
-	for _, r := range name {
-		switch {
-		case r == '/', r == '\\':
-			return false
-		case r < 0x20, r >= 0x7f && r <= 0x9f:
-			return false
-		}
-	}
-	return true
 }
 
 // escapeSegments re-encodes decoded segments into an absolute path.
@@ -251,7 +207,7 @@ func (s *Site) walk(from target, names []string) (target, bool) {
 			}
 			resolved, infos = resolved[:len(resolved)-1], infos[:len(infos)-1]
 			continue
-		case !servableName(name):
+		case !ServableName(name):
 			return target{}, false
 		}
 		rel := name

@@ -1,0 +1,132 @@
+// Package closing ends connections so that a TCP reset cannot eat the reply.
+//
+// Closing a socket that still holds unread input makes the kernel answer
+// with a reset, and a reset can discard a response the client has not read
+// yet. Every close of the server that follows a response goes through here:
+// a plain close when nothing is unread and nothing more is due, otherwise a
+// bounded lingering close (half-close, then read and discard), the same
+// rule as nginx's lingering close and net/http's closeWriteAndWait.
+// Every wait is bounded in time and bytes, so that closing cannot become
+// the cheap way to hold the server's resources.
+package closing
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LingerTimeout bounds every lingering close: net/http waits 500 ms
+// (rstAvoidanceDelay) for the same purpose.
+const LingerTimeout = 500 * time.Millisecond
+
+var discardBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// Linger half-closes c (our FIN follows the response), then reads and
+// discards what the client still sends until it closes, up to maxBytes or
+// until timeout, and only then closes.
+func Linger(c net.Conn, timeout time.Duration, maxBytes int64) {
+	type closeWriter interface{ CloseWrite() error }
+	if cw, ok := c.(closeWriter); ok {
+		if cw.CloseWrite() == nil {
+			_ = c.SetReadDeadline(time.Now().Add(timeout))
+			bp := discardBufs.Get().(*[]byte)
+			_, _ = io.CopyBuffer(io.Discard, io.LimitReader(onlyReader{c}, maxBytes), *bp)
+			discardBufs.Put(bp)
+		}
+	}
+	_ = c.Close()
+}
+
+// onlyReader hides net.Conn's WriteTo so io.CopyBuffer uses our buffer.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+// CompleteHead reports whether b is exactly one request head, ending in the
+// blank line, that announces no body (no Content-Length, no
+// Transfer-Encoding): after it, a client has nothing more to send, so a
+// close sends a FIN and no reset.
+func CompleteHead(b []byte) bool {
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 || i+4 != len(b) {
+		return false
+	}
+	for line := range bytes.SplitSeq(b[:i], []byte("\r\n")) {
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		if strings.EqualFold(string(name), "Content-Length") || strings.EqualFold(string(name), "Transfer-Encoding") {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadNow reads, without waiting, what the client has sent so far into buf
+// and reports how much it read and whether a close now would be clean: the
+// input ended (the client shut its side), or it is one complete request
+// head with no body to follow. Anything else (half a head, a body, more
+// than buf holds, or a platform where a read cannot be made without
+// waiting) answers false, and the caller must linger.
+func ReadNow(c net.Conn, buf []byte) (n int, clean bool) {
+	n, eof := readNow(c, buf)
+	return n, eof || (n < len(buf) && CompleteHead(buf[:n]))
+}
+
+// WriteNow makes one write of b that never waits and reports whether all of
+// it went. A refusal is a few hundred bytes to a fresh socket, whose send
+// buffer is empty, so the kernel takes it whole. Where the descriptor can
+// be reached, no deadline is involved: with net.Conn.Write and a short
+// write deadline, a goroutine descheduled past that deadline (a loaded
+// machine, the race detector) would find it expired and write nothing.
+func WriteNow(c net.Conn, b []byte) bool { return writeNow(c, b) }
+
+// writeTimeout guards the portable WriteNow against the odd client that
+// advertises a zero window. It is generous because a deadline that passes
+// while the writing goroutine is descheduled loses the write.
+const writeTimeout = time.Second
+
+func writeWithDeadline(c net.Conn, b []byte) bool {
+	_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	n, err := c.Write(b)
+	_ = c.SetWriteDeadline(time.Time{})
+	return err == nil && n == len(b)
+}
+
+// AwaitHeadBytes is the most of a client's request head that AwaitHead
+// waits for; a longer head, or one with a body, gets the full Linger.
+const AwaitHeadBytes = 2 << 10
+
+var awaitBufs = sync.Pool{New: func() any { b := make([]byte, AwaitHeadBytes); return &b }}
+
+// AwaitHead ends a socket that was answered before its request had all
+// arrived (early holds what had). A plain close now would reset the
+// connection once the rest arrives. So it waits, at most LingerTimeout,
+// for the rest of the request head; once one complete head without a body
+// has been read there is nothing left to arrive and the close is clean.
+// That is cheaper than Linger (half-close, then read until the client
+// closes), which remains for anything that fills the buffer without a
+// complete head. maxBytes bounds that Linger.
+func AwaitHead(c net.Conn, early []byte, maxBytes int64) {
+	bp := awaitBufs.Get().(*[]byte)
+	defer awaitBufs.Put(bp)
+	b := append((*bp)[:0], early...)
+	_ = c.SetReadDeadline(time.Now().Add(LingerTimeout))
+	for len(b) < cap(b) {
+		n, err := c.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		// A complete head: nothing more will come. An end of input, the
+		// deadline or a reset: nothing worth waiting for.
+		if CompleteHead(b) || err != nil {
+			_ = c.Close()
+			return
+		}
+	}
+	Linger(c, LingerTimeout, maxBytes)
+}

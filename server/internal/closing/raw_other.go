@@ -1,0 +1,20 @@
+//go:build !unix
+
+package closing
+
+import "net"
+
+// Without unix sockets nothing can be read or peeked at without waiting,
+// so every answer here takes the safe side: input may be pending, and the
+// caller lingers.
+
+func readNow(net.Conn, []byte) (int, bool) { return 0, false }
+
+func writeNow(c net.Conn, b []byte) bool { return writeWithDeadline(c, b) }
+
+// PendingInput cannot peek at the socket here, so it assumes input may be
+// pending and the close lingers, which is always safe.
+func PendingInput(net.Conn) bool { return true }
+
+// Drain closes c; draining without waiting needs unix sockets.
+func Drain(c net.Conn) { _ = c.Close() }

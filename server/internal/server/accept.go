@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"httplab/httplab-server/internal/admit"
+	"httplab/httplab-server/internal/clientid"
+)
+
+const maxAcceptBackoff = time.Second
+
+// acceptLoop is the accept half shared by the concurrent and sequential
+// modes: accept, decide admission at once, refuse or hand the admitted
+// connection to dispatch, which must call serveConn. It returns when ctx is
+// done or accepting fails for good.
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, dispatch func(c net.Conn, key, rateKey clientid.Key)) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if !temporary(err) {
+				return fmt.Errorf("accept: %w", err)
+			}
+			// Out of descriptors or a transient kernel refusal: back off as
+			// net/http does (5 ms doubling to 1 s) instead of spinning, and
+			// resume as soon as accepting works again.
+			s.acceptErrs.Add(1)
+			backoff = max(5*time.Millisecond, min(2*backoff, maxAcceptBackoff))
+			s.refusalLog.Error().Err(err).Dur("retry_in", backoff).Msg("accept failed; backing off")
+			select {
+			case <-time.After(backoff):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		backoff = 0
+
+		key, rateKey := s.keys(c.RemoteAddr())
+		switch v := s.admit.Admit(key); v {
+		case admit.Admitted:
+			s.report(c, StateAdmitted)
+			s.track(c, true)
+			s.wg.Add(1)
+			dispatch(c, key, rateKey)
+		case admit.RefusedTotal:
+			s.report(c, StateRefusedTotal)
+			s.refusals.refuse(c, v, key)
+		default:
+			s.report(c, StateRefusedClient)
+			s.refusals.refuse(c, v, key)
+		}
+	}
+}
+
+// serveConn is the admitted connection's life; the release runs exactly once
+// whichever way it ends.
+func (s *Server) serveConn(c net.Conn, key, rateKey clientid.Key) {
+	defer s.wg.Done()
+	defer s.report(c, StateClosed)
+	defer s.admit.Release(key)
+	defer s.track(c, false)
+	s.handler.Serve(c, rateKey)
+}
+
+// finish is the graceful end of an accept loop's mode: wait for handlers up
+// to the shutdown grace, then cut them off; then wait for the refused
+// sockets still lingering, so no goroutine outlives Serve.
+func (s *Server) finish() {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	grace := time.NewTimer(s.o.ShutdownGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		close(s.hardStop)
+		n := s.closeAll()
+		s.log.Warn().Int("connections", n).Dur("grace", s.o.ShutdownGrace).
+			Msg("shutdown grace over; closed connections still in flight")
+		<-done
+	}
+	s.refusals.wait()
+}
+
+func temporary(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.EAGAIN, syscall.EINTR, syscall.EPROTO, syscall.EPERM} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
