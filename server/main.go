@@ -49,7 +49,11 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer srv.Close()
 
-	ln, err := server.Listen(context.Background(), "tcp", cfg.Addr())
+	ln, err := server.Listen(context.Background(), "tcp", cfg.Addr(), cfg.Backlog)
+	if errors.Is(err, server.ErrBacklogUnsupported) {
+		fmt.Fprintf(stderr, "server: -backlog / SERVER_BACKLOG: %v\n", err)
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "server: listen on %s (-p / SERVER_PORT): %v\n", cfg.Addr(), err)
 		return 1
@@ -70,6 +74,7 @@ func run(args []string, stderr io.Writer) int {
 		Str("clientkey", cfg.ClientKey).Int("rate", cfg.RateLimit).Dur("window", cfg.RateWindow).
 		Dur("delay", cfg.Delay).Str("counter", cfg.Counter).Dur("read_timeout", cfg.ReadTimeout).
 		Dur("write_timeout", cfg.WriteTimeout).Dur("shutdown_grace", cfg.ShutdownGrace).
+		Str("backlog", backlogText(cfg.Backlog)).
 		Msg("listening")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -119,4 +124,11 @@ func healthcheck(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func backlogText(n int) string {
+	if n == 0 {
+		return "system maximum"
+	}
+	return fmt.Sprint(n)
 }

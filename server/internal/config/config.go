@@ -40,6 +40,7 @@ type Config struct {
 	Delay         time.Duration `split_words:"true" default:"0"`
 	Counter       string        `split_words:"true" default:"locked"`
 	AdminPort     int           `split_words:"true" default:"9090"`
+	Backlog       int           `split_words:"true" default:"0"`
 	ReadTimeout   time.Duration `split_words:"true" default:"10s"`
 	WriteTimeout  time.Duration `split_words:"true" default:"30s"`
 	ShutdownGrace time.Duration `split_words:"true" default:"10s"`
@@ -131,6 +132,7 @@ func Load(args []string, usage io.Writer) (Config, error) {
 	fs.DurationVar(&c.Delay, "delay", c.Delay, "simulated processing time per request, e.g. 200ms (SERVER_DELAY)")
 	fs.StringVar(&c.Counter, "counter", c.Counter, "hit counter: locked (exact) or naive (loses updates) (SERVER_COUNTER)")
 	fs.IntVar(&c.AdminPort, "adminport", c.AdminPort, "admin port for /healthz, /stats, /metrics, 0 = off (SERVER_ADMIN_PORT)")
+	fs.IntVar(&c.Backlog, "backlog", c.Backlog, "listen backlog of the main listener, 0 = the system's maximum (SERVER_BACKLOG)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: server [flags] [directory]\n       server healthcheck\n\n"+
 			"Every flag can also be set with the SERVER_* variable named beside it;\n"+
@@ -197,6 +199,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := server.ParseMode(c.Mode); err != nil {
 		bad("-mode / SERVER_MODE", quote(c.Mode), "must be one of "+strings.Join(server.ModeNames(), ", "))
+	}
+	if c.Backlog < 0 {
+		bad("-backlog / SERVER_BACKLOG", c.Backlog, "must be >= 0 (0 = the system's maximum)")
 	}
 	if c.Delay < 0 {
 		bad("-delay / SERVER_DELAY", c.Delay, "must be >= 0")

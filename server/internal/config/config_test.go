@@ -6,6 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/server"
 )
 
 func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
@@ -28,6 +33,27 @@ func TestDefaults(t *testing.T) {
 	if c != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
 	}
+	if d := Default(); d != want {
+		t.Fatalf("Default():\n got %+v\nwant %+v", d, want)
+	}
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("the defaults do not validate: %v", err)
+	}
+}
+
+// Options carries every setting over to the server, typed.
+func TestOptions(t *testing.T) {
+	c, err := load(t, map[string]string{"SERVER_MODE": "stock", "SERVER_CLIENT_KEY": "ip-port"},
+		"-maxclient", "3", "-maxtotal", "9", "-rate", "4", "-window", "2s", "-delay", "5ms", "-counter", "naive", "/srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Options(zerolog.Nop())
+	if o.Mode != server.Stock || o.ClientKey != clientid.ByIPPort || o.MaxPerClient != 3 || o.MaxTotal != 9 ||
+		o.RateLimit != 4 || o.RateWindow != 2*time.Second || o.Delay != 5*time.Millisecond || o.Counter != "naive" ||
+		o.Root != "/srv" || o.ReadTimeout != 10*time.Second || o.WriteTimeout != 30*time.Second || o.ShutdownGrace != 10*time.Second {
+		t.Fatalf("options %+v from %+v", o, c)
+	}
 }
 
 func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
@@ -47,7 +73,7 @@ func TestAllVariables(t *testing.T) {
 		"SERVER_RATE_LIMIT": "0", "SERVER_RATE_WINDOW": "2s", "SERVER_MODE": "sequential",
 		"SERVER_COUNTER": "naive", "SERVER_ADMIN_PORT": "0", "SERVER_READ_TIMEOUT": "1s",
 		"SERVER_WRITE_TIMEOUT": "2s", "SERVER_SHUTDOWN_GRACE": "3s", "SERVER_LOG_LEVEL": "debug",
-		"SERVER_LOG_FORMAT": "json",
+		"SERVER_LOG_FORMAT": "json", "SERVER_BACKLOG": "10",
 	}
 	c, err := load(t, env)
 	if err != nil {
@@ -56,7 +82,7 @@ func TestAllVariables(t *testing.T) {
 	if c.Host != "127.0.0.1" || c.Root != "/srv" || c.ClientKey != "ip-port" || c.RateLimit != 0 ||
 		c.RateWindow != 2*time.Second || c.Mode != "sequential" || c.Counter != "naive" || c.AdminPort != 0 ||
 		c.ReadTimeout != time.Second || c.WriteTimeout != 2*time.Second || c.ShutdownGrace != 3*time.Second ||
-		c.LogLevel != "debug" || c.LogFormat != "json" {
+		c.LogLevel != "debug" || c.LogFormat != "json" || c.Backlog != 10 {
 		t.Fatalf("got %+v", c)
 	}
 	if c.AdminAddr() != "" {
@@ -97,6 +123,12 @@ func TestBadValues(t *testing.T) {
 		{env: map[string]string{"SERVER_DELAY": "soon"}, want: "SERVER_DELAY"},
 		{args: []string{"-p", "70000"}, want: "-p"},
 		{args: []string{"-maxclient", "-2"}, want: "-maxclient"},
+		{args: []string{"-maxclient", "-1"}, want: "-maxclient"},
+		{args: []string{"-maxtotal", "-1"}, want: "-maxtotal"},
+		{args: []string{"-backlog", "-1"}, want: "-backlog"},
+		{env: map[string]string{"SERVER_BACKLOG": "-1"}, want: "SERVER_BACKLOG"},
+		{env: map[string]string{"SERVER_SHUTDOWN_GRACE": "-1s"}, want: "SERVER_SHUTDOWN_GRACE"},
+		{env: map[string]string{"SERVER_WRITE_TIMEOUT": "0s"}, want: "SERVER_WRITE_TIMEOUT"},
 		{args: []string{"-rate", "-1"}, want: "-rate"},
 		{args: []string{"-delay", "-1s"}, want: "-delay"},
 		{args: []string{"-mode", "x"}, want: "-mode"},

@@ -634,3 +634,54 @@ func TestNewRejectsMissingRoot(t *testing.T) {
 		t.Fatalf("err = %v, want one naming %s", err, absent)
 	}
 }
+
+// New refuses options that would make the server misbehave rather than
+// fail, each with a message that says what is wrong.
+func TestNewRejectsBadOptions(t *testing.T) {
+	root := site(t)
+	for _, tc := range []struct {
+		mutate func(*server.Options)
+		want   string
+	}{
+		{func(o *server.Options) { o.Mode = server.Mode(99) }, "mode"},
+		{func(o *server.Options) { o.MaxTotal = -1 }, "caps"},
+		{func(o *server.Options) { o.MaxPerClient = -1 }, "caps"},
+		{func(o *server.Options) { o.RateLimit = -1 }, "rate limit"},
+		{func(o *server.Options) { o.RateWindow = 0 }, "rate window"},
+		{func(o *server.Options) { o.Delay = -time.Second }, "delay"},
+		{func(o *server.Options) { o.ReadTimeout = 0 }, "timeouts"},
+		{func(o *server.Options) { o.WriteTimeout = 0 }, "timeouts"},
+		{func(o *server.Options) { o.ShutdownGrace = -time.Second }, "grace"},
+		{func(o *server.Options) { o.Counter = "atomic" }, "atomic"},
+	} {
+		o := servertest.Options(root)
+		tc.mutate(&o)
+		s, err := server.New(o)
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: accepted", tc.want)
+		} else if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %q does not mention %q", err, tc.want)
+		}
+	}
+	s, err := server.New(servertest.Options(root))
+	if err != nil {
+		t.Fatalf("the harness's options: %v", err)
+	}
+	s.Close()
+}
+
+func TestModeNames(t *testing.T) {
+	for _, m := range []server.Mode{server.Concurrent, server.Sequential, server.Stock} {
+		got, err := server.ParseMode(m.String())
+		if err != nil || got != m {
+			t.Errorf("ParseMode(%q) = %v, %v", m, got, err)
+		}
+	}
+	if _, err := server.ParseMode("parallel"); err == nil || !strings.Contains(err.Error(), "concurrent, sequential, stock") {
+		t.Errorf("ParseMode(parallel): %v", err)
+	}
+	if got := strings.Join(server.ModeNames(), ","); got != "concurrent,sequential,stock" {
+		t.Errorf("ModeNames = %s", got)
+	}
+}
