@@ -238,7 +238,7 @@ func TestConnectionCaps(t *testing.T) {
 	over := r.hold(t, 2)
 	rp := readReply(t, over)
 	over.Close()
-	if rp.Status != 503 || rp.Header.Get("Retry-After") == "" || !strings.Contains(string(rp.Body), "3 connections") {
+	if rp.Status != 503 || rp.Header.Get("Retry-After") != "1" || !strings.Contains(string(rp.Body), "3 connections") {
 		t.Fatalf("client over its cap: %d %v %q", rp.Status, rp.Header, string(rp.Body))
 	}
 	checkContract(t, rp, http.MethodGet)
@@ -683,5 +683,51 @@ func TestModeNames(t *testing.T) {
 	}
 	if got := strings.Join(server.ModeNames(), ","); got != "concurrent,sequential,stock" {
 		t.Errorf("ModeNames = %s", got)
+	}
+}
+
+// A refused client reads its whole 503 and then a clean end of stream, not
+// a reset, however its request arrives: at once (the socket is closed
+// without lingering), in two parts around the refusal, or with a body
+// (both of which linger).
+func TestRefusalWithoutReset(t *testing.T) {
+	r := start(t, func(c *server.Options) { c.MaxPerClient = 1 })
+	held := r.hold(t, 2)
+	defer held.Close()
+	for _, tc := range []struct {
+		name          string
+		before, after string // sent before the refusal, and after the 503 was read
+	}{
+		{"whole request first", "GET /a.html HTTP/1.0\r\nHost: x\r\n\r\n", ""},
+		{"nothing sent", "", "GET /a.html HTTP/1.0\r\n\r\n"},
+		{"head in two parts", "GET /a.html HTTP/1.0\r\n", "Host: x\r\n\r\n"},
+		{"with a body", "POST /a.html HTTP/1.0\r\nContent-Length: 20000\r\n\r\n" + strings.Repeat("b", 10000), strings.Repeat("b", 10000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+			c, err := d.Dial("tcp", r.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if tc.before != "" {
+				if _, err := io.WriteString(c, tc.before); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rp := readReply(t, c)
+			if rp.Status != 503 || rp.Header.Get("Retry-After") != "1" {
+				t.Fatalf("got %d %v, want a 503 with Retry-After", rp.Status, rp.Header)
+			}
+			if tc.after != "" {
+				// The server may have closed already; only what it reads matters.
+				_, _ = io.WriteString(c, tc.after)
+			}
+			var b [1]byte
+			if n, err := c.Read(b[:]); n != 0 || err != io.EOF {
+				t.Fatalf("after the 503: read %d, %v; want a clean EOF", n, err)
+			}
+		})
 	}
 }
