@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -15,13 +17,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-)
 
-// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (linux/in.h): with it, a
-// socket bound to a source address takes its port at connect time, so
-// ports are shared across destinations and a flood from one address does
-// not run out of them at bind.
-const ipBindAddressNoPort = 24
+	"golang.org/x/sys/unix"
+)
 
 // floodReport is flood's JSON output.
 type floodReport struct {
@@ -63,7 +61,7 @@ func flood(args []string) error {
 	d := net.Dialer{LocalAddr: src, Deadline: time.Now().Add(*dur), Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
 		})
 		return errors.Join(err, serr)
 	}}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command benchtool holds the small programs the benchmark suite
 // (scripts/bench) needs beside wrk and the requester:
 //
