@@ -60,7 +60,11 @@ type stats struct {
 		Accepted          int `json:"accepted"`
 		RejectedClientCap int `json:"rejected_client_cap"`
 	} `json:"connections"`
-	Clients map[string]int `json:"clients"`
+	Clients  map[string]int `json:"clients"`
+	Requests struct {
+		Total  int            `json:"total"`
+		Status map[string]int `json:"status"`
+	} `json:"requests"`
 }
 
 // requireEngine skips the test unless a Docker engine answers and a compose command works, and
@@ -203,7 +207,13 @@ func (s *stack) must(timeout time.Duration, args ...string) string {
 
 // requester runs one requester container (`run --rm requester ARGS -json -q`) and parses its report.
 func (s *stack) requester(ctx context.Context, service string, args ...string) (report, error) {
-	full := append([]string{"run", "--rm", "-T", service}, args...)
+	return s.requesterWith(ctx, nil, service, args...)
+}
+
+// requesterWith is requester with flags for `run` itself (--no-deps, for one).
+func (s *stack) requesterWith(ctx context.Context, runFlags []string, service string, args ...string) (report, error) {
+	full := append(append([]string{"run", "--rm", "-T"}, runFlags...), service)
+	full = append(full, args...)
 	full = append(full, "-json", "-q")
 	out, _, err := s.run(ctx, 2*time.Minute, full...)
 	if err != nil {
@@ -293,9 +303,10 @@ func (s *stack) waitStats(adminURL string, within time.Duration, what string, ok
 	return last
 }
 
-// build makes the base image if it is missing (offline machines), then builds every image of the
-// project; with the build cache of an earlier run that takes seconds.
-func (s *stack) build() {
+// build makes the base image if it is missing (offline machines), then builds the images of the
+// services named, or every image of the project; with the build cache of an earlier run that takes
+// seconds.
+func (s *stack) build(services ...string) {
 	s.t.Helper()
 	if exec.Command("docker", "image", "inspect", "golang:1.26").Run() != nil {
 		s.t.Log("golang:1.26 missing: making it with scripts/docker-base-images.sh")
@@ -311,6 +322,7 @@ func (s *stack) build() {
 	if help, _, err := s.run(context.Background(), time.Minute, "build", "--help"); err == nil && strings.Contains(help, "--force-rm") {
 		args = append(args, "--force-rm")
 	}
+	args = append(args, services...)
 	start := time.Now()
 	if _, _, err := s.run(context.Background(), 10*time.Minute, args...); err != nil {
 		s.t.Fatalf("%v\nEach module is built on its own (GOWORK=off): check `cd server && GOWORK=off go build .` and the same in requester/", err)
