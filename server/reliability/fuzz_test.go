@@ -93,6 +93,8 @@ func expectedFor(data []byte) (method string, want []int) {
 		return http.MethodGet, []int{http.StatusBadRequest}
 	case req.ProtoMajor != 1:
 		return req.Method, []int{http.StatusBadRequest}
+	case req.ProtoMinor >= 1 && req.Host == "": // RFC 9112 §3.2
+		return req.Method, []int{http.StatusBadRequest}
 	case req.Method != http.MethodGet && req.Method != http.MethodHead:
 		return req.Method, []int{http.StatusMethodNotAllowed}
 	}

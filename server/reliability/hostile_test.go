@@ -257,7 +257,7 @@ func hostileCatalogue(t testing.TB) []hostileCase {
 		{name: "CR in header value", raw: "GET /a.html HTTP/1.0\r\nX: a\rb\r\n\r\n", want: []int{400}},
 		{name: "non-ASCII header value", raw: "GET /a.html HTTP/1.0\r\nX: caf\xc3\xa9\r\n\r\n", want: []int{200}, body: "<p>a</p>"},
 		{name: "non-ASCII header name", raw: "GET /a.html HTTP/1.0\r\nX\xc3\xa9: a\r\n\r\n", want: []int{400}},
-		{name: "HTTP/1.1 without Host", raw: "GET /a.html HTTP/1.1\r\n\r\n", want: []int{200, 400}},
+		{name: "HTTP/1.1 without Host", raw: "GET /a.html HTTP/1.1\r\n\r\n", want: []int{400}}, // RFC 9112 §3.2
 		{name: "HTTP/1.1 with two Hosts", raw: "GET /a.html HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", want: []int{200, 400}},
 		{name: "forged X-Forwarded-For is only a header", raw: "GET /a.html HTTP/1.0\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n", want: []int{200}, body: "<p>a</p>"},
 

@@ -50,6 +50,7 @@ type cachedFile struct {
 	body        []byte
 	contentType string
 	extra       []string // the Last-Modified header, as response.Head wants it
+	modTime     time.Time
 }
 
 // fileID is what must not change for a cached component to stay valid.
@@ -188,7 +189,7 @@ func (c *fileCache) keep(path, contentType, lastModified string, body []byte, se
 		return
 	}
 	e := &cachedFile{path: path, names: names, ids: ids, body: body,
-		contentType: contentType, extra: []string{"Last-Modified", lastModified}}
+		contentType: contentType, extra: []string{"Last-Modified", lastModified}, modTime: served.ModTime()}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

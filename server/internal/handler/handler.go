@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -134,6 +135,11 @@ func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, start time.Time
 		h.finish(c, s, req, start, h.writeError(c, s, http.StatusBadRequest, "Only HTTP/1.x is spoken here."))
 		return
 	}
+	if req.ProtoMinor >= 1 && req.Host == "" {
+		// RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
+		h.finish(c, s, req, start, h.writeError(c, s, http.StatusBadRequest, "An HTTP/1.1 request must carry a Host header."))
+		return
+	}
 	_ = c.SetReadDeadline(time.Time{})
 
 	// Limit: refused requests are answered at once and not charged.
@@ -174,17 +180,30 @@ func (h *Handler) serve(c net.Conn, s *connState, req *http.Request) outcome {
 	head := req.Method == http.MethodHead
 	if h.cache != nil {
 		if e := h.cache.lookup(escaped); e != nil {
+			if notModified(req, e.modTime) {
+				return h.writeNotModified(c, s, e.path, e.contentType, int64(len(e.body)), e.extra)
+			}
 			return h.writeCached(c, s, e, head)
 		}
 	}
 	res := h.o.Site.Resolve(escaped, h.o.Hits.Get)
 	switch res.Kind {
 	case static.Redirect:
-		return h.writeError(c, s, http.StatusMovedPermanently, "Moved to "+res.Location+".", "Location", res.Location)
+		loc := res.Location
+		if req.URL.RawQuery != "" {
+			// The request line cannot hold a space, CR or LF, so the query
+			// is safe to echo in a header.
+			loc += "?" + req.URL.RawQuery
+		}
+		return h.writeError(c, s, http.StatusMovedPermanently, "Moved to "+html.EscapeString(loc)+".", "Location", loc)
 	case static.Listing:
 		return h.writeBody(c, s, res.Path, "text/html; charset=utf-8", res.Body, head, nil)
 	case static.File:
 		defer res.File.Close()
+		if notModified(req, res.ModTime) {
+			return h.writeNotModified(c, s, res.Path, res.ContentType, res.Size,
+				[]string{"Last-Modified", res.ModTime.UTC().Format(http.TimeFormat)})
+		}
 		return h.writeFile(c, s, escaped, res, head)
 	default:
 		return h.writeError(c, s, http.StatusNotFound, "", nil...)
@@ -264,14 +283,46 @@ func (h *Handler) writeBody(c net.Conn, s *connState, path, ctype string, body [
 
 func (h *Handler) writeError(c net.Conn, s *connState, status int, detail string, extra ...string) outcome {
 	b := response.Error(s.buf[:0], status, detail, h.o.Now(), extra...)
+	hl := bytes.Index(b, []byte("\r\n\r\n")) + 4
 	if s.head {
 		// A response to HEAD has no body, errors included (RFC 9110 9.3.2);
 		// Content-Length still gives the body's length.
-		b = b[:bytes.Index(b, []byte("\r\n\r\n"))+4]
+		b = b[:hl]
 	}
 	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
+	o := outcome{status: status}
+	if n, _ := c.Write(b); n > hl {
+		o.bytes = int64(n - hl)
+	}
+	return o
+}
+
+// notModified reports whether req's If-Modified-Since (RFC 1945 §10.9, an
+// HTTP/1.0 header) shows the client's copy is current: the file changed
+// no later than the date given, at the one-second resolution of HTTP dates.
+// A date that does not parse, or lies in the future, is ignored, as RFC
+// 9110 §13.1.3 asks.
+func notModified(req *http.Request, modTime time.Time) bool {
+	v := req.Header.Get("If-Modified-Since")
+	if v == "" || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
+		return false
+	}
+	since, err := http.ParseTime(v)
+	if err != nil || since.After(time.Now()) {
+		return false
+	}
+	return !modTime.Truncate(time.Second).After(since)
+}
+
+// writeNotModified answers a conditional GET whose copy is current: a 304
+// with no body. Content-Length and Content-Type are those of the file, as
+// RFC 9110 §8.6 allows, so every response carries the same headers.
+func (h *Handler) writeNotModified(c net.Conn, s *connState, path, ctype string, size int64, extra []string) outcome {
+	b := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusNotModified,
+		ContentType: ctype, ContentLength: size, Extra: extra}, h.o.Now())
+	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
 	_, _ = c.Write(b)
-	return outcome{status: status}
+	return outcome{status: http.StatusNotModified, path: path}
 }
 
 // badRequest answers a head that could not be read: 408 when the client was

@@ -58,7 +58,7 @@ func ReadReply(c net.Conn, method string) (Reply, error) {
 
 // ContractProblems lists how rp breaks the contract every response keeps:
 // HTTP/1.0 status line, Date, Server, Content-Type, Content-Length that
-// matches the body (HEAD aside), Connection: close, nothing after it, no
+// matches the body (HEAD and 304 aside), Connection: close, nothing after it, no
 // server error but the 503 of a refusal.
 func ContractProblems(rp Reply, method string) []string {
 	var p []string
@@ -75,7 +75,8 @@ func ContractProblems(rp Reply, method string) []string {
 	}
 	if cl, err := strconv.Atoi(rp.Header.Get("Content-Length")); err != nil {
 		p = append(p, fmt.Sprintf("Content-Length %q", rp.Header.Get("Content-Length")))
-	} else if method != http.MethodHead && cl != len(rp.Body) {
+	} else if method != http.MethodHead && rp.Status != http.StatusNotModified && cl != len(rp.Body) {
+		// HEAD and 304 have no body; their Content-Length is the file's.
 		p = append(p, fmt.Sprintf("Content-Length %d but %d body bytes", cl, len(rp.Body)))
 	}
 	if len(rp.Rest) > 0 {
