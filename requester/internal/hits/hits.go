@@ -11,10 +11,14 @@ package hits
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
+
+	"httplab/httplab-requester/internal/escape"
 )
 
 // Snapshot is the server's hit counters at one moment.
@@ -31,18 +35,55 @@ type Check struct {
 
 // Client reads /stats.
 type Client struct {
-	URL  string
-	HTTP *http.Client
+	URL     string
+	HTTP    *http.Client
+	Timeout time.Duration // for the whole fetch: connect, headers, body, decoding
 }
 
-// NewClient returns a client for the /stats URL with a short timeout: the
-// admin listener answers at once or not at all.
+// MaxBody is the largest /stats answer read: the lab's server sends a few
+// kilobytes, and a hostile or mistaken one cannot make the requester read
+// and decode more.
+const MaxBody = 1 << 20
+
+// maxHeader bounds the answer's head.
+const maxHeader = 64 << 10
+
+// NewClient returns a client for the /stats URL: the admin listener answers
+// at once or not at all, so 5 s bound the whole fetch. It follows no
+// redirect (a 3xx from the stats URL must not send traffic to a host the
+// user never named) and keeps no connection.
 func NewClient(url string) *Client {
-	return &Client{URL: url, HTTP: &http.Client{Timeout: 5 * time.Second}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	tr.MaxResponseHeaderBytes = maxHeader
+	return &Client{
+		URL: url,
+		HTTP: &http.Client{
+			Transport: tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+		Timeout: 5 * time.Second,
+	}
 }
 
-// Fetch reads the hit counters.
+// Fetch reads the hit counters. Every error it returns is escaped and
+// bounded: it may quote what the server sent.
 func (c *Client) Fetch(ctx context.Context) (Snapshot, error) {
+	snap, err := c.fetch(ctx)
+	if err != nil {
+		return nil, errors.New(escape.Detail(err.Error()))
+	}
+	return snap, nil
+}
+
+func (c *Client) fetch(ctx context.Context) (Snapshot, error) {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
 	if err != nil {
 		return nil, err
@@ -52,19 +93,33 @@ func (c *Client) Fetch(ctx context.Context) (Snapshot, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("GET %s: %s to %s: redirects are not followed",
+			c.URL, resp.Status, strconv.Quote(resp.Header.Get("Location")))
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", c.URL, resp.Status)
 	}
-	var body struct {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: reading the answer: %v", c.URL, err)
+	}
+	if len(body) > MaxBody {
+		return nil, fmt.Errorf("GET %s: answer larger than %d bytes", c.URL, MaxBody)
+	}
+	var doc struct {
 		Hits map[string]int64 `json:"hits"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("GET %s: reading JSON: %v", c.URL, err)
 	}
-	if body.Hits == nil {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("GET %s: %v", c.URL, err)
+	}
+	if doc.Hits == nil {
 		return nil, fmt.Errorf("GET %s: no \"hits\" object in the JSON", c.URL)
 	}
-	return body.Hits, nil
+	return doc.Hits, nil
 }
 
 // Compare builds the check from the counters before and after and the
@@ -86,7 +141,7 @@ func Compare(url string, before, after Snapshot, sent int) Check {
 
 // Failed is the check reported when the counters could not be read.
 func Failed(url string, sent int, err error) Check {
-	return Check{URL: url, Sent: sent, Err: err.Error()}
+	return Check{URL: url, Sent: sent, Err: escape.Detail(err.Error())}
 }
 
 // Check reads the counters after the runs and compares them with before,

@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"httplab/httplab-requester/internal/escape"
 )
 
 // The epoll engine runs event loops over non-blocking sockets, the design
@@ -41,8 +43,18 @@ type epollConn struct {
 	local     netip.AddrPort
 	req       []byte // bytes still to write
 	connected bool
-	done      bool // the result is recorded; waiting for the server's close
+	connectAt time.Time // when the connection was established
+	firstAt   time.Time // when the first response byte arrived
+	done      bool      // the result is recorded; lingering for the server's close
+	lingering bool      // done, no longer holds a slot, in the linger queue
 	resp      response
+}
+
+// lingerer is an entry of the linger queue.
+type lingerer struct {
+	c     *epollConn
+	gen   uint32
+	until time.Time
 }
 
 // queued is an entry of the deadline queue.
@@ -62,7 +74,11 @@ type loop struct {
 	free     []*epollConn
 	queue    []queued // in flight, in start order, hence in deadline order
 	qhead    int
-	flying   int
+	flying   int        // requests in flight: each holds a slot
+	lingerQ  []lingerer // complete, waiting for the server's FIN, oldest first
+	lhead    int
+	lingered int // sockets in lingerQ still open
+	aborted  int // requests in flight when the run was interrupted
 	limit    int // this loop's share of the in-flight limit
 	next     int // the next request to send
 	step     int // the number of loops: this one sends next, next+step, ...
@@ -72,7 +88,8 @@ type loop struct {
 	events   []unix.EpollEvent
 	buf      []byte
 	out      []Result
-	pwait2   bool // epoll_pwait2 is available
+	pwait2   bool   // epoll_pwait2 is available
+	timedOut string // the detail of a request that reached its deadline
 }
 
 // runEpoll performs a run with the epoll engine, or with the net engine if
@@ -138,6 +155,7 @@ func runEpoll(ctx context.Context, p *plan) engineRun {
 	}
 	for _, l := range loops {
 		r.sent += l.sent
+		r.aborted += l.aborted
 	}
 	slices.SortFunc(r.results, func(a, b Result) int { return a.Seq - b.Seq })
 	return r
@@ -168,16 +186,17 @@ func newLoop(p *plan, shard, shards int) (*loop, error) {
 		limit++
 	}
 	return &loop{
-		p:      p,
-		ep:     ep,
-		wake:   wake,
-		next:   shard,
-		step:   shards,
-		limit:  limit,
-		events: make([]unix.EpollEvent, 256),
-		buf:    make([]byte, readSize),
-		out:    make([]Result, 0, p.opts.Requests/shards+1),
-		pwait2: true,
+		p:        p,
+		ep:       ep,
+		wake:     wake,
+		next:     shard,
+		step:     shards,
+		limit:    limit,
+		events:   make([]unix.EpollEvent, 256),
+		buf:      make([]byte, readSize),
+		out:      make([]Result, 0, p.opts.Requests/shards+1),
+		pwait2:   true,
+		timedOut: fmt.Sprintf("timeout: no complete response within %v", p.opts.Timeout),
 	}, nil
 }
 
@@ -200,21 +219,42 @@ func (l *loop) interrupt() {
 	}
 }
 
+// run sends, reads and expires until every request is over. Every wait is
+// bounded by an absolute time (the next request due, the next deadline, the
+// next lingering socket's grace), and one already past means "now", so the
+// loop ends within the schedule plus one timeout whatever the server does.
 func (l *loop) run(began time.Time) {
 	l.began = began
+	defer l.closeLingering()
 	for {
-		now := l.sendDue(time.Now())
+		if l.stopped.Load() {
+			l.abort(time.Now())
+			return
+		}
+		// Expire first, so that a slot freed by a timeout is filled by the
+		// request already due, in this same round.
+		now := time.Now()
 		l.expire(now)
+		l.expireLingering(now)
+		now = l.sendDue(now)
 		sending := l.next < l.p.opts.Requests && !l.stopped.Load()
 		if !sending && l.flying == 0 {
 			return
 		}
-		var wait time.Duration = -1
-		if sending && l.flying < l.limit {
-			wait = l.began.Add(l.p.sched.Due(l.next)).Sub(now)
+		wait := time.Duration(-1) // no timed event: wait for a socket
+		at := func(t time.Time) {
+			if d := max(t.Sub(now), 0); wait < 0 || d < wait {
+				wait = d
+			}
 		}
-		if d, ok := l.nextDeadline(); ok && (wait < 0 || d.Sub(now) < wait) {
-			wait = max(d.Sub(now), 0)
+		if sending && l.flying < l.limit {
+			at(l.began.Add(l.p.sched.Due(l.next)))
+		}
+		if d, ok := l.nextDeadline(); ok {
+			at(d)
+		}
+		if l.lingered > 0 {
+			at(l.lingerQ[l.lhead].until)
 		}
 		k, err := l.wait(wait)
 		if err != nil {
@@ -273,7 +313,8 @@ func (l *loop) send(i int, now time.Time) {
 	c := l.get()
 	c.seq, c.start, c.deadline = i, now, now.Add(l.p.opts.Timeout)
 	c.req = l.p.request(i)
-	c.connected, c.done = false, false
+	c.connected, c.done, c.lingering = false, false, false
+	c.connectAt, c.firstAt = time.Time{}, time.Time{}
 	c.resp.reset()
 
 	family := unix.AF_INET
@@ -312,7 +353,7 @@ func (l *loop) send(i int, now time.Time) {
 	l.flying++
 	l.queue = append(l.queue, queued{c, c.gen})
 	if connectErr == nil { // connected at once
-		c.connected = true
+		c.connected, c.connectAt = true, time.Now()
 		l.write(c)
 	}
 }
@@ -335,6 +376,12 @@ func (l *loop) advance(fd int, events uint32) {
 		return
 	}
 	c := l.byFD[fd]
+	if c.lingering {
+		// The response was complete: whatever comes now (the FIN, more
+		// bytes, a reset) ends the wait.
+		l.release(c)
+		return
+	}
 	if !c.connected {
 		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return
@@ -353,7 +400,7 @@ func (l *loop) advance(fd int, events uint32) {
 			l.fail(c, err, "connect")
 			return
 		}
-		c.connected = true
+		c.connected, c.connectAt = true, time.Now()
 	}
 	if len(c.req) > 0 {
 		if !l.write(c) {
@@ -397,15 +444,20 @@ func (l *loop) read(c *epollConn, peerClosed bool) {
 		n, err := rawRead(c.fd, l.buf)
 		switch {
 		case n > 0:
-			if !c.done && c.resp.feed(l.buf[:n]) {
+			if c.firstAt.IsZero() {
+				c.firstAt = time.Now()
+			}
+			if c.resp.feed(l.buf[:n]) {
 				o := c.resp.verdict(nil)
 				l.record(c, o, time.Now())
-				if o.err != NoError { // malformed: nothing more to wait for
+				if o.err != NoError || peerClosed || n == len(l.buf) {
+					// Malformed, or closed already, or more bytes past
+					// the response: nothing worth waiting for.
 					l.release(c)
 					return
 				}
-				// Complete: wait for the server's close, so that TIME_WAIT
-				// stays on its side and long runs keep their local ports.
+				l.linger(c)
+				return
 			}
 			if n == len(l.buf) {
 				continue
@@ -431,7 +483,7 @@ func (l *loop) read(c *epollConn, peerClosed bool) {
 
 // fail records a failure of c and releases it.
 func (l *loop) fail(c *epollConn, err error, during string) {
-	l.record(c, outcome{err: classify(err), detail: during + ": " + err.Error()}, time.Now())
+	l.record(c, outcome{err: classify(err), detail: during + ": " + err.Error(), bytes: c.resp.bodyBytes()}, time.Now())
 	l.release(c)
 }
 
@@ -447,10 +499,12 @@ func (l *loop) record(c *epollConn, o outcome, end time.Time) {
 		Scheduled: l.p.sched.Due(c.seq),
 		Start:     c.start.Sub(l.began),
 		End:       end.Sub(l.began),
+		Connect:   phase(c.start, c.connectAt, end),
+		FirstByte: phase(c.start, c.firstAt, end),
 		Status:    o.status,
 		Bytes:     o.bytes,
 		Err:       o.err,
-		Detail:    o.detail,
+		Detail:    escape.Detail(o.detail),
 	}
 	l.out = append(l.out, res)
 	if l.onResult != nil {
@@ -471,7 +525,8 @@ func (l *loop) expire(now time.Time) {
 				if q.c.connected {
 					during = q.c.resp.during()
 				}
-				l.record(q.c, outcome{err: Timeout, detail: fmt.Sprintf("%s: timeout: no complete response within %v", during, l.p.opts.Timeout)}, now)
+				l.record(q.c, outcome{err: Timeout, bytes: q.c.resp.bodyBytes(),
+					detail: during + ": " + l.timedOut}, now)
 			}
 			l.release(q.c)
 		}
@@ -488,11 +543,83 @@ func (l *loop) expire(now time.Time) {
 // nextDeadline is the earliest deadline of a request in flight.
 func (l *loop) nextDeadline() (time.Time, bool) {
 	for i := l.qhead; i < len(l.queue); i++ {
-		if q := l.queue[i]; q.c.gen == q.gen {
+		if q := l.queue[i]; q.c.gen == q.gen && !q.c.lingering {
 			return q.c.deadline, true
 		}
 	}
 	return time.Time{}, false
+}
+
+// linger keeps c, whose result is recorded, open for the server's FIN
+// without holding a slot: see lingerGrace.
+func (l *loop) linger(c *epollConn) {
+	if l.lingered >= maxLingering {
+		l.expireLingering(time.Time{}) // full: closes the oldest
+		if l.lingered >= maxLingering {
+			l.release(c)
+			return
+		}
+	}
+	c.lingering = true
+	l.flying--
+	l.lingered++
+	l.lingerQ = append(l.lingerQ, lingerer{c, c.gen, time.Now().Add(lingerGrace)})
+}
+
+// expireLingering closes the lingering sockets whose grace has passed, or,
+// when the queue is full, the oldest one.
+func (l *loop) expireLingering(now time.Time) {
+	full := l.lingered >= maxLingering
+	for l.lhead < len(l.lingerQ) {
+		q := l.lingerQ[l.lhead]
+		if q.c.gen == q.gen {
+			if !full && q.until.After(now) {
+				break
+			}
+			l.release(q.c)
+			full = false
+		}
+		l.lingerQ[l.lhead] = lingerer{}
+		l.lhead++
+	}
+	if l.lhead > 1024 && l.lhead*2 > len(l.lingerQ) {
+		l.lingerQ = l.lingerQ[:copy(l.lingerQ, l.lingerQ[l.lhead:])]
+		l.lhead = 0
+	} else if l.lhead == len(l.lingerQ) {
+		l.lingerQ, l.lhead = l.lingerQ[:0], 0
+	}
+}
+
+// closeLingering closes every lingering socket when the loop ends, so that
+// waiting for FINs never makes a run longer than its last request.
+func (l *loop) closeLingering() {
+	for ; l.lhead < len(l.lingerQ); l.lhead++ {
+		if q := l.lingerQ[l.lhead]; q.c.gen == q.gen {
+			l.release(q.c)
+		}
+	}
+}
+
+// abort ends every request in flight when the run is interrupted: each is
+// reported as it stood (category other, with its bytes), so an interrupted
+// run reports at once and counts every request it sent.
+func (l *loop) abort(now time.Time) {
+	for ; l.qhead < len(l.queue); l.qhead++ {
+		q := l.queue[l.qhead]
+		if q.c.gen != q.gen {
+			continue
+		}
+		if !q.c.done {
+			during := "connect"
+			if q.c.connected {
+				during = q.c.resp.during()
+			}
+			l.record(q.c, outcome{err: Other, bytes: q.c.resp.bodyBytes(),
+				detail: during + ": " + errInterrupted.Error()}, now)
+			l.aborted++
+		}
+		l.release(q.c)
+	}
 }
 
 // get takes a connection record from the free list.
@@ -511,7 +638,11 @@ func (l *loop) release(c *epollConn) {
 	if c.fd >= 0 {
 		if c.fd < len(l.byFD) && l.byFD[c.fd] == c {
 			l.byFD[c.fd] = nil
-			l.flying--
+			if c.lingering {
+				l.lingered--
+			} else {
+				l.flying--
+			}
 		}
 		rawClose(c.fd)
 		c.fd = -1

@@ -2,12 +2,17 @@ package load
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"httplab/httplab-requester/internal/escape"
 )
 
 // The net engine uses the standard library: a goroutine per request in
@@ -18,13 +23,15 @@ import (
 
 // runNet performs a run with the net engine.
 func runNet(ctx context.Context, p *plan) engineRun {
-	c := &netClient{plan: p}
+	c := &netClient{plan: p, ctx: ctx, lingerSlots: make(chan struct{}, maxLingering)}
 	r := &runner{
 		plan:     p,
 		clk:      realClock{},
 		exchange: c.do,
 	}
-	return r.run(ctx)
+	run := r.run(ctx)
+	run.aborted = int(c.aborted.Load())
+	return run
 }
 
 // runner paces requests and collects results; exchange and clk are
@@ -84,10 +91,12 @@ func (r *runner) one(i int, buf *exchangeBuf) Result {
 		Scheduled: r.plan.sched.Due(i),
 		Start:     start.Sub(r.began),
 		End:       o.end.Sub(r.began),
+		Connect:   phase(start, o.connected, o.end),
+		FirstByte: phase(start, o.firstByte, o.end),
 		Status:    o.status,
 		Bytes:     o.bytes,
 		Err:       o.err,
-		Detail:    o.detail,
+		Detail:    escape.Detail(o.detail),
 	}
 }
 
@@ -203,9 +212,14 @@ func collect(in <-chan Result, n int, onResult func(Result)) []Result {
 }
 
 // netClient performs one request per connection with package net: dial,
-// write an HTTP/1.0 GET, read the response until the server closes, close.
+// write an HTTP/1.0 GET, read the response until it is complete or the
+// server closes, close.
 type netClient struct {
 	plan *plan
+	ctx  context.Context // the run's: its end aborts the requests in flight
+	// lingerSlots bounds the sockets left waiting for the server's FIN.
+	lingerSlots chan struct{}
+	aborted     atomic.Int64
 }
 
 // do performs request i, which was sent at start.
@@ -221,28 +235,77 @@ func (c *netClient) do(i int, start time.Time, buf *exchangeBuf) outcome {
 		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(local, 0))
 		d.Control = bindAddressNoPort
 	}
-	conn, err := d.Dial("tcp", c.plan.addr.String())
+	conn, err := d.DialContext(c.ctx, "tcp", c.plan.addr.String())
 	if err != nil {
-		return failed(err, "connect")
+		if c.interrupted() && time.Now().Before(deadline) {
+			c.aborted.Add(1)
+			return outcome{end: time.Now(), err: Other, detail: "connect: " + errInterrupted.Error()}
+		}
+		o := failed(err, "connect")
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			o.detail = "connect: " + c.timedOut()
+		}
+		return o
 	}
-	defer conn.Close()
+	connected := time.Now()
+	// An interrupt ends the exchange at once: the deadline moves to the past.
+	stop := context.AfterFunc(c.ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	var local netip.AddrPort
 	if a, ok := conn.LocalAddr().(*net.TCPAddr); ok {
 		local = a.AddrPort()
 	}
-	_ = conn.SetDeadline(deadline) // fails only on a closed conn, which the write reports
-	if _, err := conn.Write(c.plan.request(i)); err != nil {
-		o := failed(err, "send request")
-		o.local = local
-		return o
+	o := c.exchange(conn, i, deadline, buf)
+	o.local, o.connected = local, connected
+	if o.err == Timeout && o.timedOut {
+		o.detail = buf.resp.during() + ": " + c.timedOut() // as the epoll engine says it
 	}
+	if !stop() && o.err != NoError && o.end.Before(deadline) {
+		c.aborted.Add(1)
+		o.err, o.detail = Other, buf.resp.during()+": "+errInterrupted.Error()
+	}
+	if o.err == NoError && o.lingering {
+		c.linger(conn, deadline)
+	} else {
+		conn.Close()
+	}
+	o.lingering = false
+	return o
+}
+
+// interrupted reports whether the run's context has ended. A dial takes
+// the context's deadline as its own, and may report it a moment before the
+// context itself does.
+func (c *netClient) interrupted() bool {
+	if c.ctx.Err() != nil {
+		return true
+	}
+	dl, ok := c.ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
+// exchange writes request i and reads its response.
+func (c *netClient) exchange(conn net.Conn, i int, deadline time.Time, buf *exchangeBuf) outcome {
 	p := &buf.resp
 	p.reset()
+	_ = conn.SetDeadline(deadline) // fails only on a closed conn, which the write reports
+	if _, err := conn.Write(c.plan.request(i)); err != nil {
+		return failed(err, "send request")
+	}
 	var readErr error
+	var first time.Time
 	for {
 		n, err := conn.Read(buf.read)
+		if n > 0 && first.IsZero() {
+			first = time.Now()
+		}
 		if n > 0 && p.feed(buf.read[:n]) {
-			break
+			// Complete or malformed. Unless the server has closed already
+			// (a short read with the FIN is not visible here), a complete
+			// response's socket waits for the FIN: see lingerGrace.
+			o := p.verdict(nil)
+			o.end, o.firstByte = time.Now(), first
+			o.lingering = o.err == NoError && n < len(buf.read)
+			return o
 		}
 		if err != nil {
 			readErr = err
@@ -250,18 +313,42 @@ func (c *netClient) do(i int, start time.Time, buf *exchangeBuf) outcome {
 		}
 	}
 	o := p.verdict(readErr)
-	o.end, o.local = time.Now(), local
-	if readErr == nil && o.err == NoError {
-		// The response is complete. Wait for the server's close (it comes
-		// with or right after the data) so that TIME_WAIT stays on the
-		// server's side and a long run does not run out of local ports.
-		// Whatever ends the wait (EOF, a late reset, the deadline) no longer
-		// changes the outcome.
+	o.end, o.firstByte = time.Now(), first
+	o.timedOut = errors.Is(readErr, os.ErrDeadlineExceeded)
+	return o
+}
+
+// timedOut is the detail of a request that reached its deadline.
+func (c *netClient) timedOut() string {
+	return fmt.Sprintf("timeout: no complete response within %v", c.plan.opts.Timeout)
+}
+
+// linger waits, off the request's slot, for the server to close conn after
+// a complete response, at most lingerGrace and never past the request's
+// deadline, then closes it: see lingerGrace. When too many sockets linger
+// already, conn is closed at once.
+func (c *netClient) linger(conn net.Conn, deadline time.Time) {
+	select {
+	case c.lingerSlots <- struct{}{}:
+	default:
+		conn.Close()
+		return
+	}
+	go func() {
+		defer func() { <-c.lingerSlots }()
+		defer conn.Close()
+		until := time.Now().Add(lingerGrace)
+		if deadline.Before(until) {
+			until = deadline
+		}
+		_ = conn.SetDeadline(until)
+		stop := context.AfterFunc(c.ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+		var b [512]byte
 		for {
-			if _, err := conn.Read(buf.read); err != nil {
-				break
+			if _, err := conn.Read(b[:]); err != nil {
+				return
 			}
 		}
-	}
-	return o
+	}()
 }

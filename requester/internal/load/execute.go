@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -42,7 +43,7 @@ func Execute(ctx context.Context, t Target, o Options) Run {
 		Concurrency: o.Concurrency,
 		Began:       r.began,
 		Results:     r.results,
-		Interrupted: r.sent < o.Requests,
+		Interrupted: r.sent < o.Requests || r.aborted > 0,
 	}
 	if o.Mode == Sequential {
 		run.Concurrency = 1
@@ -61,6 +62,7 @@ type engineRun struct {
 	began   time.Time
 	results []Result
 	sent    int
+	aborted int // requests in flight ended by the interrupt
 }
 
 // plan is everything an engine needs, prepared once per run.
@@ -140,17 +142,48 @@ func resolve(ctx context.Context, host string, bind []netip.Addr) (netip.Addr, e
 	return ips[0].Unmap(), nil
 }
 
+// lingerGrace is how long a socket whose response is complete waits for the
+// server's FIN before the requester closes it. The result is recorded when
+// the response is complete, and the socket no longer holds a slot, so the
+// wait is never part of a latency, a wall time or the peak in flight; it
+// only decides which side keeps the TIME_WAIT state. A server that closes
+// (HTTP/1.0 with Connection: close) does so with or right after its last
+// byte, so its FIN arrives within the grace and TIME_WAIT stays on the
+// server; see docs/requester.md for the measurement.
+const lingerGrace = 100 * time.Millisecond
+
+// maxLingering bounds the sockets one loop keeps lingering: past it the
+// oldest is closed at once, so a server that never closes cannot make the
+// requester hold thousands of descriptors.
+const maxLingering = 512
+
 // outcome is what an engine learns about one request.
 type outcome struct {
-	local  netip.AddrPort
-	end    time.Time
-	status int
-	bytes  int64
-	err    ErrorKind
-	detail string
+	local     netip.AddrPort
+	end       time.Time
+	connected time.Time // zero if the connection was never established
+	firstByte time.Time // zero if no response byte arrived
+	status    int
+	bytes     int64
+	err       ErrorKind
+	detail    string
+	lingering bool // complete, the socket still open: wait for the FIN
+	timedOut  bool // reading stopped at the request's deadline
 }
 
 // failed is the outcome of an error, classified.
 func failed(err error, during string) outcome {
 	return outcome{end: time.Now(), err: classify(err), detail: during + ": " + err.Error()}
+}
+
+// errInterrupted ends the requests in flight when the run is interrupted.
+var errInterrupted = errors.New("interrupted: the run was stopped before the response was complete")
+
+// phase is the offset of at from start, for a phase of a request that
+// ended at end: 0 when the phase was never reached, and never past the end.
+func phase(start, at, end time.Time) time.Duration {
+	if at.IsZero() {
+		return 0
+	}
+	return min(max(at.Sub(start), 0), max(end.Sub(start), 0))
 }

@@ -8,90 +8,321 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"syscall"
+
+	"httplab/httplab-requester/internal/escape"
 )
 
-// response parses an HTTP/1.0 response as its bytes arrive, so that both
+// response parses an HTTP/1.x response as its bytes arrive, so that both
 // engines (one reading from a net.Conn, one driven by epoll) judge
-// responses by the same rules:
+// responses by the same rules (RFC 9112 §6.3 and RFC 9110 §15.2):
 //
 //   - the connection closed before any byte: other ("closed before any
 //     response byte": an orderly close is not a reset);
 //   - closed inside the status line or the headers, a malformed status line,
-//     or a head over maxHead bytes: other;
+//     or heads over maxHead bytes in all: other;
+//   - 1xx interim responses (100 Continue, 103 Early Hints, ...) are skipped
+//     and the final response read after them; 101 is final, its body runs to
+//     the close;
+//   - 204 and 304 have no body;
+//   - Transfer-Encoding overrides Content-Length: chunked is decoded and its
+//     decoded bytes counted, any other coding runs to the close;
 //   - with Content-Length, the response is complete once that many body
-//     bytes have arrived; closed before that, it is truncated: other;
-//   - without Content-Length, the body ends where the connection does.
+//     bytes have arrived, whether or not the server closes; closed before
+//     that, it is truncated: other;
+//   - Content-Length values that differ, or one that is not a number, are a
+//     framing error (other), as is chunked encoding that does not parse;
+//   - without either, the body ends where the connection does.
 //
-// A read error before the response is complete is classified by classify.
+// It keeps no more of what the server sent than the first lineCap bytes of
+// the line being read, so a request costs the same memory whatever the
+// server sends: a long head, an endless body or 64 KB of garbage.
 type response struct {
-	head   []byte // the head so far, kept until its end is found
-	inBody bool
-	status int
-	length int64 // Content-Length, or -1
-	body   int64 // body bytes received
-	got    bool  // any byte received
-	err    error // the response is malformed
+	state     parseState
+	line      [lineCap]byte // the first bytes of the line being read
+	lineLen   int           // the length of that line so far
+	headBytes int           // bytes of status lines and headers, interim heads included
+	code      int           // status code of the head being read
+	status    int           // the final status, once its head is complete
+	length    int64         // Content-Length, or -1
+	te        bool          // Transfer-Encoding present
+	chunked   bool          // its final coding is chunked
+	body      int64         // body bytes received (decoded when chunked)
+	chunkLeft int64         // bytes left in the current chunk
+	interim   int           // 1xx responses skipped
+	got       bool          // any byte received
+	err       error         // the response is malformed
 }
 
-// maxHead bounds the status line and headers: a server that sends an
-// endless head must not grow the requester without bound.
+type parseState uint8
+
+const (
+	stStatus    parseState = iota // reading a status line
+	stHeader                      // reading header lines
+	stBody                        // reading Content-Length bytes
+	stBodyEOF                     // reading a body that ends at the close
+	stChunkSize                   // reading a chunk-size line
+	stChunkData                   // reading chunk data
+	stChunkEnd                    // reading the CRLF after chunk data
+	stTrailer                     // reading the trailer section
+	stDone                        // complete
+)
+
+// maxHead bounds the status lines and headers of one response, interim
+// responses included, and separately its chunked trailer section: a server
+// that sends an endless head must not keep a request going for ever.
 const maxHead = 64 << 10
 
+// lineCap is how much of a line the parser keeps: enough for any status
+// line's version and code, and for a Content-Length, Transfer-Encoding or
+// chunk-size line, which is all it reads.
+const lineCap = 256
+
+// quoteMax is how much of a peer's line an error quotes.
+const quoteMax = 64
+
 func (p *response) reset() {
-	p.head = p.head[:0]
-	p.inBody, p.status, p.length, p.body, p.got, p.err = false, 0, -1, 0, false, nil
+	p.state, p.lineLen, p.headBytes, p.code, p.status = stStatus, 0, 0, 0, 0
+	p.length, p.te, p.chunked, p.body, p.chunkLeft = -1, false, false, 0, 0
+	p.interim, p.got, p.err = 0, false, nil
+}
+
+// protocolError marks a response that breaks HTTP's framing rules.
+func protocolError(format string, args ...any) error {
+	return fmt.Errorf("protocol error: "+format, args...)
 }
 
 // feed consumes bytes read from the connection. It returns true once the
-// response is complete (Content-Length reached) or malformed (p.err set).
+// response is complete or malformed (p.err set); bytes after a complete
+// response are ignored.
 func (p *response) feed(b []byte) bool {
 	if len(b) > 0 {
 		p.got = true
 	}
-	if !p.inBody {
-		start := len(p.head)
-		p.head = append(p.head, b...)
-		if p.status == 0 {
-			if nl := bytes.IndexByte(p.head, '\n'); nl >= 0 {
-				if p.status = parseStatusLine(p.head[:nl+1]); p.status == 0 {
-					p.err = fmt.Errorf("malformed status line %q", bytes.TrimSpace(p.head[:nl+1]))
-					return true
-				}
+	for len(b) > 0 && p.state != stDone && p.err == nil {
+		switch p.state {
+		case stBody:
+			take := min(int64(len(b)), p.length-p.body)
+			p.body += take
+			b = b[take:]
+			if p.body == p.length {
+				p.state = stDone
 			}
-		}
-		end, skip := headEnd(p.head, max(start-3, 0))
-		if end < 0 {
-			if len(p.head) > maxHead {
-				p.err = fmt.Errorf("response head longer than %d bytes", maxHead)
-				return true
+		case stBodyEOF:
+			p.body += int64(len(b))
+			b = nil
+		case stChunkData:
+			take := min(int64(len(b)), p.chunkLeft)
+			p.body += take
+			p.chunkLeft -= take
+			b = b[take:]
+			if p.chunkLeft == 0 {
+				p.state = stChunkEnd
 			}
-			return false
+		default:
+			b = p.feedLine(b)
 		}
-		p.length = headerLength(p.head[:end])
-		p.inBody = true
-		b = p.head[end+skip:]
-		p.body = int64(len(b))
-	} else {
-		p.body += int64(len(b))
 	}
-	return p.length >= 0 && p.body >= p.length
+	return p.state == stDone || p.err != nil
+}
+
+// feedLine takes the bytes of a line-oriented state up to and including the
+// next LF, and returns the rest.
+func (p *response) feedLine(b []byte) []byte {
+	part, rest := b, []byte(nil)
+	if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+		part, rest = b[:nl+1], b[nl+1:]
+	}
+	if p.lineLen < lineCap {
+		copy(p.line[p.lineLen:], part)
+	}
+	p.lineLen += len(part)
+	kept := p.line[:min(p.lineLen, lineCap)]
+	switch p.state {
+	case stStatus, stHeader, stTrailer:
+		if p.state == stStatus && !bytes.HasPrefix(kept, []byte("HTTP/")) && !bytes.HasPrefix([]byte("HTTP/"), kept) {
+			// Not HTTP (an SSH banner, an HTTP/0.9 body, garbage): say so
+			// at once, quoting what has arrived of the line, rather than
+			// after 64 KiB.
+			p.err = protocolError("malformed status line %s", escape.Quote(bytes.TrimRight(kept, "\r\n"), quoteMax))
+			return nil
+		}
+		p.headBytes += len(part)
+		if p.headBytes > maxHead {
+			what := "response head"
+			if p.state == stTrailer {
+				what = "chunked trailer section"
+			}
+			p.err = protocolError("%s longer than %d bytes", what, maxHead)
+			return nil
+		}
+	case stChunkSize:
+		if p.lineLen > lineCap {
+			p.err = protocolError("bad chunked encoding: chunk-size line longer than %d bytes", lineCap)
+			return nil
+		}
+	case stChunkEnd:
+		if p.lineLen > 2 || (p.lineLen == 2 && p.line[0] != '\r') {
+			p.err = protocolError("bad chunked encoding: chunk data not followed by CRLF")
+			return nil
+		}
+	}
+	if part[len(part)-1] != '\n' {
+		return rest // the line goes on in the next read
+	}
+	full := p.lineLen <= lineCap
+	line := bytes.TrimSuffix(bytes.TrimSuffix(kept, []byte("\n")), []byte("\r"))
+	p.lineLen = 0
+	switch p.state {
+	case stStatus:
+		p.statusLine(line)
+	case stHeader:
+		if len(line) == 0 {
+			p.endOfHead()
+		} else {
+			p.header(line, full)
+		}
+	case stChunkSize:
+		p.chunkSize(line)
+	case stChunkEnd:
+		p.state = stChunkSize
+	case stTrailer:
+		if len(line) == 0 {
+			p.state = stDone
+		}
+	}
+	return rest
+}
+
+func (p *response) statusLine(line []byte) {
+	if p.code = parseStatusLine(line); p.code == 0 {
+		p.err = protocolError("malformed status line %s", escape.Quote(line, quoteMax))
+		return
+	}
+	p.state, p.length, p.te, p.chunked = stHeader, -1, false, false
+}
+
+// header reads the one header fields that frame the body. full is false
+// when the line was longer than the parser keeps.
+func (p *response) header(line []byte, full bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return // not a field; obsolete folding or junk, ignored as before
+	}
+	name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
+	switch {
+	case bytes.EqualFold(name, []byte("Content-Length")):
+		if !full {
+			p.err = protocolError("Content-Length header longer than %d bytes", lineCap)
+			return
+		}
+		// A list of equal values ("5, 5") is one value (RFC 9110 §8.6).
+		for v := range bytes.SplitSeq(value, []byte(",")) {
+			n, ok := parseLength(bytes.TrimSpace(v))
+			switch {
+			case !ok:
+				p.err = protocolError("invalid Content-Length %s", escape.Quote(value, quoteMax))
+				return
+			case p.length >= 0 && n != p.length:
+				p.err = protocolError("conflicting Content-Length values %d and %d", p.length, n)
+				return
+			}
+			p.length = n
+		}
+	case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+		if !full {
+			p.err = protocolError("Transfer-Encoding header longer than %d bytes", lineCap)
+			return
+		}
+		// Codings are listed in the order applied; a later field appends
+		// to an earlier one, so the last coding named is the final one.
+		p.te = true
+		last := value
+		if i := bytes.LastIndexByte(value, ','); i >= 0 {
+			last = value[i+1:]
+		}
+		if last = bytes.TrimSpace(last); len(last) > 0 {
+			p.chunked = bytes.EqualFold(last, []byte("chunked"))
+		}
+	}
+}
+
+// parseLength reads 1*DIGIT, at most 18 of them.
+func parseLength(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func (p *response) endOfHead() {
+	if p.code >= 100 && p.code < 200 && p.code != 101 {
+		p.interim++ // an interim response: the final one follows
+		p.state = stStatus
+		return
+	}
+	p.status = p.code
+	switch {
+	case p.code == 204 || p.code == 304:
+		p.state = stDone
+	case p.te && p.chunked:
+		p.state = stChunkSize
+	case p.te:
+		p.state = stBodyEOF // a coding other than chunked: delimited by the close
+	case p.length == 0:
+		p.state = stDone
+	case p.length > 0:
+		p.state = stBody
+	default:
+		p.state = stBodyEOF
+	}
+}
+
+func (p *response) chunkSize(line []byte) {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		line = line[:i] // chunk extensions are ignored
+	}
+	line = bytes.TrimRight(line, " \t")
+	var n int64
+	if len(line) == 0 || len(line) > 15 {
+		p.err = protocolError("bad chunked encoding: chunk size %s", escape.Quote(line, quoteMax))
+		return
+	}
+	for _, c := range line {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			p.err = protocolError("bad chunked encoding: chunk size %s", escape.Quote(line, quoteMax))
+			return
+		}
+		n = n<<4 | int64(d)
+	}
+	if n == 0 {
+		p.state, p.headBytes = stTrailer, 0
+		return
+	}
+	p.chunkLeft, p.state = n, stChunkData
 }
 
 // complete reports whether the response is whole without waiting for EOF.
-func (p *response) complete() bool {
-	return p.err == nil && p.inBody && p.length >= 0 && p.body >= p.length
-}
+func (p *response) complete() bool { return p.err == nil && p.state == stDone }
 
 // bodyBytes is the body length to report: never more than Content-Length,
-// since bytes after it are not part of the response.
-func (p *response) bodyBytes() int64 {
-	if p.length >= 0 {
-		return min(p.body, p.length)
-	}
-	return p.body
-}
+// and decoded when chunked.
+func (p *response) bodyBytes() int64 { return p.body }
 
 // atEOF judges the response when the server has closed the connection.
 // It returns the error that makes it incomplete, or nil.
@@ -101,12 +332,16 @@ func (p *response) atEOF() error {
 		return p.err
 	case !p.got:
 		return fmt.Errorf("read status line: %w", errNoResponse)
-	case p.status == 0:
+	case p.state == stStatus && p.interim > 0:
+		return fmt.Errorf("read status line after %d interim responses: %w", p.interim, io.ErrUnexpectedEOF)
+	case p.state == stStatus:
 		return fmt.Errorf("read status line: %w", io.ErrUnexpectedEOF)
-	case !p.inBody:
-		return fmt.Errorf("read headers of HTTP %d: %w", p.status, io.ErrUnexpectedEOF)
-	case p.length >= 0 && p.body < p.length:
+	case p.state == stHeader:
+		return fmt.Errorf("read headers of HTTP %d: %w", p.code, io.ErrUnexpectedEOF)
+	case p.state == stBody:
 		return fmt.Errorf("body of HTTP %d truncated after %d of %d bytes: %w", p.status, p.body, p.length, io.ErrUnexpectedEOF)
+	case p.state == stChunkSize, p.state == stChunkData, p.state == stChunkEnd, p.state == stTrailer:
+		return fmt.Errorf("chunked body of HTTP %d truncated after %d bytes: %w", p.status, p.body, io.ErrUnexpectedEOF)
 	}
 	return nil
 }
@@ -114,34 +349,12 @@ func (p *response) atEOF() error {
 // during names what was being read when an error struck, for details.
 func (p *response) during() string {
 	switch {
-	case !p.got:
+	case p.state == stStatus:
 		return "read status line"
-	case !p.inBody && p.status == 0:
-		return "read status line"
-	case !p.inBody:
-		return fmt.Sprintf("read headers of HTTP %d", p.status)
+	case p.state == stHeader:
+		return fmt.Sprintf("read headers of HTTP %d", p.code)
 	}
 	return fmt.Sprintf("read body of HTTP %d after %d bytes", p.status, p.body)
-}
-
-// headEnd finds the blank line ending the head, searching from from. It
-// returns its offset and length (4 for CRLFCRLF, 2 for LFLF), or -1.
-func headEnd(b []byte, from int) (int, int) {
-	for i := from; i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
-		}
-		if i+1 < len(b) && b[i+1] == '\n' {
-			return i, 2
-		}
-		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
-			if i > 0 && b[i-1] == '\r' {
-				return i - 1, 4
-			}
-			return i, 3
-		}
-	}
-	return -1, 0
 }
 
 // parseStatusLine reads the code from "HTTP/x.y NNN reason"; 0 if malformed.
@@ -167,27 +380,6 @@ func parseStatusLine(line []byte) int {
 		return 0
 	}
 	return n
-}
-
-// headerLength finds Content-Length in a head, in any letter case; -1 if
-// absent or unreadable (then the body runs to the close).
-func headerLength(head []byte) int64 {
-	const name = "content-length:"
-	for len(head) > 0 {
-		line := head
-		if nl := bytes.IndexByte(head, '\n'); nl >= 0 {
-			line, head = head[:nl], head[nl+1:]
-		} else {
-			head = nil
-		}
-		if len(line) >= len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
-			n, err := strconv.ParseInt(string(bytes.TrimSpace(line[len(name):])), 10, 64)
-			if err == nil && n >= 0 {
-				return n
-			}
-		}
-	}
-	return -1
 }
 
 // errNoResponse marks a connection the server closed in order (FIN) without
@@ -219,17 +411,16 @@ func classify(err error) ErrorKind {
 // it stopped because the response was complete (or malformed), io.EOF when
 // the server closed, or the error that stopped it.
 func (p *response) verdict(readErr error) outcome {
-	var err error
 	switch {
 	case p.err != nil:
-		return outcome{err: Other, detail: "read response: " + p.err.Error()}
-	case readErr == nil && p.complete():
+		return outcome{err: Other, detail: "read response: " + p.err.Error(), bytes: p.bodyBytes()}
+	case p.complete():
 		return outcome{status: p.status, bytes: p.bodyBytes()}
 	case readErr == nil || errors.Is(readErr, io.EOF):
-		if err = p.atEOF(); err == nil {
-			return outcome{status: p.status, bytes: p.bodyBytes()}
+		if err := p.atEOF(); err != nil {
+			return outcome{err: Other, detail: err.Error(), bytes: p.bodyBytes()}
 		}
-		return outcome{err: Other, detail: err.Error(), bytes: p.bodyBytes()}
+		return outcome{status: p.status, bytes: p.bodyBytes()}
 	}
 	return outcome{err: classify(readErr), detail: p.during() + ": " + readErr.Error(), bytes: p.bodyBytes()}
 }

@@ -44,6 +44,29 @@ func TestResponseParsing(t *testing.T) {
 		{"malformed", "SSH-2.0-OpenSSH\r\n\r\n", 0, 0, Other, "malformed status line"},
 		{"bad code", "HTTP/1.0 2x0 OK\r\n\r\n", 0, 0, Other, "malformed status line"},
 		{"endless head", "HTTP/1.0 200 OK\r\nX: " + long, 0, 0, Other, "head longer than"},
+		{"garbage", "\x00\x9b\x1b[2J" + long, 0, 0, Other, `malformed status line "\x00`},
+		{"HTTP/0.9", "<html>hi</html>", 0, 0, Other, `malformed status line "<`},
+		{"100 then 200", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi", 200, 2, "", ""},
+		{"103 with fields then 404", "HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\nContent-Length: 99\r\n\r\nHTTP/1.0 404 Nope\r\n\r\ngone", 404, 4, "", ""},
+		{"only interim", "HTTP/1.1 100 Continue\r\n\r\n", 0, 0, Other, "after 1 interim responses: unexpected EOF"},
+		{"101 to the close", "HTTP/1.1 101 Switching\r\nContent-Length: 1\r\n\r\nabc", 101, 1, "", ""},
+		{"204 has no body", "HTTP/1.0 204 No Content\r\nContent-Length: 5\r\n\r\n", 204, 0, "", ""},
+		{"conflicting lengths", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\ncontent-length: 3\r\n\r\nabc", 0, 0, Other, "conflicting Content-Length values 2 and 3"},
+		{"conflicting list", "HTTP/1.0 200 OK\r\nContent-Length: 2, 3\r\n\r\nabc", 0, 0, Other, "conflicting Content-Length values 2 and 3"},
+		{"equal lengths", "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nContent-Length: 3,3\r\n\r\nabc", 200, 3, "", ""},
+		{"negative length", "HTTP/1.0 200 OK\r\nContent-Length: -1\r\n\r\nabc", 0, 0, Other, "invalid Content-Length \"-1\""},
+		{"huge length", "HTTP/1.0 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", 0, 0, Other, "invalid Content-Length"},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\nA; x=\"y\"\r\n0123456789\r\n0\r\nT: 1\r\n\r\ntrailing junk", 200, 13, "", ""},
+		{"chunked bare LF", "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nab\n0\n\n", 200, 2, "", ""},
+		{"chunked overrides length", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", 200, 2, "", ""},
+		{"other coding runs to close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\nabcd", 200, 4, "", ""},
+		{"chunk size not hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 0, 0, Other, `bad chunked encoding: chunk size "xyz"`},
+		{"chunk size overflow", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n", 0, 0, Other, "bad chunked encoding"},
+		{"chunk without CRLF", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", 0, 2, Other, "chunk data not followed by CRLF"},
+		{"chunked cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 0, 2, Other, "chunked body of HTTP 200 truncated after 2 bytes"},
+		{"chunked without last chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n", 0, 2, Other, "truncated after 2 bytes"},
+		{"endless trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: " + long, 0, 0, Other, "trailer section longer than"},
+		{"endless chunk-size line", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + long, 0, 0, Other, "chunk-size line longer than"},
 	}
 	for _, tc := range cases {
 		for _, step := range []int{1, 7, 1 << 20} { // byte by byte, odd pieces, all at once
@@ -103,5 +126,27 @@ func TestParseStatusLine(t *testing.T) {
 		if got := parseStatusLine([]byte(line)); got != 0 {
 			t.Errorf("%q accepted as %d", line, got)
 		}
+	}
+}
+
+// The parser keeps a constant amount of what the server sends, however
+// much that is.
+func TestResponseMemoryIsBounded(t *testing.T) {
+	var p response
+	p.reset()
+	chunk := []byte(strings.Repeat("y", 4096))
+	p.feed([]byte("HTTP/1.0 200 OK\r\nX: "))
+	for range 10 {
+		p.feed(chunk)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		p.reset()
+		p.feed([]byte("HTTP/1.0 200 OK\r\nX: "))
+		for range 8 {
+			p.feed(chunk)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations feeding a long head", allocs)
 	}
 }

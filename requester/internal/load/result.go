@@ -40,10 +40,15 @@ type Result struct {
 	Start     time.Duration // when the request was actually sent (dial began)
 	End       time.Duration // when the response was complete, or the error seen
 
+	// Phases, as durations from Start; 0 when the request never got there
+	// (Connect 0: it failed before the connection was established).
+	Connect   time.Duration // the TCP connection was established
+	FirstByte time.Duration // the first byte of the response arrived
+
 	Status int   // HTTP status code; 0 when Err is set
-	Bytes  int64 // body bytes received
+	Bytes  int64 // body bytes received, also when the request failed
 	Err    ErrorKind
-	Detail string // the underlying error, for people
+	Detail string // the underlying error, for people: escaped, at most 256 bytes
 }
 
 // Latency is the time from actual send to the end of the request.
@@ -68,6 +73,7 @@ const (
 // Run is the outcome of one run against one target.
 type Run struct {
 	Target      string // scheme://host:port
+	Address     string // the IP:port the host name resolved to, before the run
 	Mode        Mode
 	Requests    int           // requests planned
 	Spread      time.Duration // the -t the schedule was built from

@@ -73,12 +73,20 @@ type trackedConn struct {
 }
 
 func (c *trackedConn) Close() error {
+	c.finish()
+	return c.TCPConn.Close()
+}
+
+// finish stops counting the connection as open. respond calls it before it
+// writes: the requester takes a response with a complete Content-Length as
+// the end of the request and may open the next connection before this one
+// is closed.
+func (c *trackedConn) finish() {
 	c.once.Do(func() {
 		c.s.mu.Lock()
 		c.s.open--
 		c.s.mu.Unlock()
 	})
-	return c.TCPConn.Close()
 }
 
 func (s *testServer) close() {
@@ -125,6 +133,9 @@ func readPath(c net.Conn) string {
 
 // respond writes a complete HTTP/1.0 response and closes.
 func respond(c net.Conn, code int, body string) {
+	if tc, ok := c.(*trackedConn); ok {
+		tc.finish()
+	}
 	fmt.Fprintf(c, "HTTP/1.0 %d Whatever\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", code, len(body), body)
 	c.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"httplab/httplab-requester/internal/escape"
 	"httplab/httplab-requester/internal/hits"
 	"httplab/httplab-requester/internal/load"
 	"httplab/httplab-requester/internal/stats"
@@ -150,7 +151,7 @@ func Build(runs []load.Run, check *hits.Check) Report {
 		rep.Runs = append(rep.Runs, buildRun(r))
 	}
 	if check != nil {
-		rep.Hits = &Hits{URL: check.URL, Sent: check.Sent, Counted: check.Counted, Lost: check.Lost, Error: check.Err}
+		rep.Hits = &Hits{URL: check.URL, Sent: check.Sent, Counted: check.Counted, Lost: check.Lost, Error: escape.Detail(check.Err)}
 	}
 	return rep
 }
@@ -223,7 +224,7 @@ func buildRun(r load.Run) Run {
 			Error:       string(res.Err),
 			LatencyMs:   ms(res.Latency()),
 			LatenessMs:  ms(res.Lateness()),
-			Detail:      res.Detail,
+			Detail:      escape.Detail(res.Detail), // escaped already; kept so whatever the source
 		})
 	}
 	return out
