@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -149,5 +150,77 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 		t.Fatal("did not exit after SIGTERM")
 	} else if err != nil {
 		t.Fatalf("exit: %v\nlogs:\n%s", err, p.Log())
+	}
+}
+
+// browser finds a headless-capable Chromium, or skips the test.
+func browser(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium on this machine (apt-get install chromium): the browser check of the sample site is skipped")
+	return ""
+}
+
+// visit loads url in headless Chromium, as a person opening it would, and
+// waits for the page and everything it asks for.
+func visit(t *testing.T, chromium, url string) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
+		"--no-first-run", "--user-data-dir="+dir, "--window-size=1200,2400",
+		"--screenshot="+filepath.Join(dir, "page.png"), url)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium %s: %v\n%s", url, err, out)
+	}
+}
+
+func adminStats(t *testing.T, p *servertest.Process) (status map[string]uint64, hits map[string]uint64) {
+	t.Helper()
+	resp, err := http.Get(p.Admin + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Requests struct {
+			Status map[string]uint64 `json:"status"`
+		} `json:"requests"`
+		Hits map[string]uint64 `json:"hits"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Requests.Status, st.Hits
+}
+
+// The sample site's start page loads whole in a browser at the default
+// limits (five requests per second per address): every request it makes
+// is answered 200, none 429, and no /favicon.ico is asked for. The gallery
+// exceeds the limit on purpose: there the browser meets 429s.
+func TestSampleSiteInABrowser(t *testing.T) {
+	chromium := browser(t)
+	p := startServer(t, nil, "-d", filepath.Join("..", "content"))
+	visit(t, chromium, "http://"+p.Addr+"/")
+	status, hits := adminStats(t, p)
+	if status["429"] != 0 || status["404"] != 0 || status["200"] != 4 {
+		t.Errorf("start page: statuses %v, want four 200s and nothing else; hits %v", status, hits)
+	}
+	for _, path := range []string{"/", "/style.css", "/gradient.png", "/chart.png"} {
+		if hits[path] != 1 {
+			t.Errorf("start page: %s fetched %d times, want once (hits %v)", path, hits[path], hits)
+		}
+	}
+
+	time.Sleep(1500 * time.Millisecond) // a fresh window for the gallery
+	visit(t, chromium, "http://"+p.Addr+"/gallery/")
+	status, _ = adminStats(t, p)
+	if status["429"] == 0 {
+		t.Errorf("gallery: statuses %v; its 14 requests should meet the limit of 5 per second", status)
 	}
 }

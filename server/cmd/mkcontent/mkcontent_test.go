@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image/png"
 	"io/fs"
 	"net/url"
@@ -9,9 +10,13 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"httplab/httplab-server/internal/config"
+	"httplab/httplab-server/internal/static"
 )
 
 // committed is the site in the repository, relative to this package.
@@ -277,7 +282,8 @@ func TestPDFStringEscapes(t *testing.T) {
 var linkRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
 
 // TestLinks follows every href and src on every page: each must name a file
-// or folder of the site. The start page must link every file and folder.
+// or folder of the site (or be the inline icon). Every file and folder must
+// be reachable from the start page.
 func TestLinks(t *testing.T) {
 	dir := generate(t)
 	files := tree(t, dir)
@@ -287,13 +293,16 @@ func TestLinks(t *testing.T) {
 			folders[d] = true
 		}
 	}
-	fromIndex := map[string]bool{}
+	links := map[string][]string{} // page → targets
 	for name, data := range files {
 		if path.Ext(name) != ".html" {
 			continue
 		}
 		for _, m := range linkRE.FindAllStringSubmatch(string(data), -1) {
 			raw := strings.ReplaceAll(m[1], "&amp;", "&")
+			if raw == static.InlineIcon {
+				continue
+			}
 			u, err := url.Parse(raw)
 			if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(raw, "/") {
 				t.Errorf("%s: link %q is not a relative path", name, raw)
@@ -308,19 +317,91 @@ func TestLinks(t *testing.T) {
 			case !isFolder && !isFile:
 				t.Errorf("%s: link %q: no file %s", name, raw, target)
 			}
-			if name == "index.html" {
-				fromIndex[target] = true
+			links[name] = append(links[name], target)
+		}
+	}
+	// Walk from the start page; a folder link reaches its index.html.
+	reached := map[string]bool{"index.html": true}
+	for queue := []string{"index.html"}; len(queue) > 0; queue = queue[1:] {
+		for _, target := range links[queue[0]] {
+			page := target
+			if folders[target] {
+				reached[target] = true
+				page = path.Join(target, "index.html")
+			}
+			if !reached[page] {
+				reached[page] = true
+				queue = append(queue, page)
 			}
 		}
 	}
 	for name := range files {
-		if name != "index.html" && !fromIndex[name] && !(path.Base(name) == "index.html" && fromIndex[path.Dir(name)]) {
-			t.Errorf("index.html does not link %s", name)
+		if !reached[name] {
+			t.Errorf("%s cannot be reached from index.html", name)
 		}
 	}
 	for d := range folders {
-		if d != "." && !fromIndex[d] {
-			t.Errorf("index.html does not link folder %s/", d)
+		if d != "." && !reached[d] {
+			t.Errorf("folder %s/ cannot be reached from index.html", d)
 		}
+	}
+}
+
+var (
+	stylesheetRE = regexp.MustCompile(`<link rel="stylesheet" href="[^"]*">`)
+	imgRE        = regexp.MustCompile(`<img [^>]*src="[^"]*"`)
+	iconRE       = regexp.MustCompile(`<link rel="icon" href="data:[^"]*">`)
+)
+
+// requestsFor counts what a browser asks the server for to show an HTML
+// page: the page, its stylesheets and pictures, and /favicon.ico unless the
+// page names an inline icon.
+func requestsFor(page []byte) int {
+	n := 1 + len(stylesheetRE.FindAll(page, -1)) + len(imgRE.FindAll(page, -1))
+	if !iconRE.Match(page) {
+		n++
+	}
+	return n
+}
+
+// Every page of the site loads whole within the server's default rate
+// limit, favicon included, except the gallery, which exceeds it on purpose
+// and says so on the page.
+func TestPagesLoadWithinTheDefaultRateLimit(t *testing.T) {
+	rate := config.Default().RateLimit
+	for name, data := range tree(t, generate(t)) {
+		if path.Ext(name) != ".html" {
+			continue
+		}
+		n := requestsFor(data)
+		if name == "gallery/index.html" {
+			if n <= rate || !strings.Contains(string(data), "429 Too Many Requests") ||
+				!strings.Contains(string(data), strconv.Itoa(n)+" things") {
+				t.Errorf("%s: %d requests against a limit of %d; the gallery must exceed it and say how", name, n, rate)
+			}
+			continue
+		}
+		if n > rate {
+			t.Errorf("%s: a browser makes %d requests for it, more than the default limit of %d per second", name, n, rate)
+		}
+	}
+	if n := requestsFor(site()[slices.IndexFunc(site(), func(f file) bool { return f.name == "index.html" })].data); n != 4 {
+		t.Errorf("the start page makes %d requests; its text says four", n)
+	}
+}
+
+// /favicon.ico is a real icon: an ICO header pointing at one 16×16 PNG.
+func TestFavicon(t *testing.T) {
+	ico := faviconICO()
+	if len(ico) < 22 || !bytes.Equal(ico[:6], []byte{0, 0, 1, 0, 1, 0}) || ico[6] != 16 || ico[7] != 16 {
+		t.Fatalf("ICO header %x", ico[:min(len(ico), 22)])
+	}
+	size, off := binary.LittleEndian.Uint32(ico[14:]), binary.LittleEndian.Uint32(ico[18:])
+	if off != 22 || int(off+size) != len(ico) {
+		t.Fatalf("entry says %d bytes at %d; file is %d bytes", size, off, len(ico))
+	}
+	img, err := png.Decode(bytes.NewReader(ico[off:]))
+	if err != nil || img.Bounds().Dx() != 16 || img.Bounds().Dy() != 16 {
+		t.Fatalf("embedded PNG: %v %v", err, img)
 	}
 }

@@ -176,3 +176,35 @@ func diagramPNG(w, h int) []byte {
 		return c.r, c.g, c.b
 	})
 }
+
+// tilePNG: the gallery's picture number n, a blend between two of the
+// palette's colours with n stripes, so each picture is told apart at a glance.
+func tilePNG(w, h, n int) []byte {
+	palette := []rgb{indigo, teal, amber, rose, skyTint, ink}
+	from, to := palette[n%len(palette)], palette[(n+2)%len(palette)]
+	return encodePNG(w, h, func(x, y int) (uint8, uint8, uint8) {
+		c := mix(from, to, x, w-1)
+		if stripe := w / (n + 1); x%stripe == 0 || (y > h-10 && x < n*w/12) {
+			c = paper
+		}
+		return c.r, c.g, c.b
+	})
+}
+
+// faviconICO is /favicon.ico: one 16×16 PNG in an ICO container, which
+// every current browser reads. The site's pages name an inline icon and
+// never ask for it; a browser viewing a picture or a PDF directly does.
+func faviconICO() []byte {
+	img := encodePNG(16, 16, func(x, y int) (uint8, uint8, uint8) {
+		c := indigo
+		if (x >= 4 && x <= 5 || x >= 10 && x <= 11) && y >= 4 && y <= 11 || (y >= 7 && y <= 8 && x >= 4 && x <= 11) {
+			c = paper
+		}
+		return c.r, c.g, c.b
+	})
+	b := []byte{0, 0, 1, 0, 1, 0, // reserved, type 1 (icon), one image
+		16, 16, 0, 0, 1, 0, 32, 0} // 16×16, no palette, reserved, 1 plane, 32 bits
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(img)))
+	b = binary.LittleEndian.AppendUint32(b, 6+16) // the image follows the one entry
+	return append(b, img...)
+}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"httplab/httplab-server/internal/static"
 )
 
 // file is one generated file; name is slash-separated and relative.
@@ -36,7 +38,9 @@ func site() []file {
 		{"docs/diagram.png", diagramPNG(160, 100)},
 		{"docs/limits.pdf", makePDF("Connection caps and rate limits", limitsDoc)},
 		{"docs/notes/measuring.txt", []byte(measuringNotes)},
+		{"favicon.ico", faviconICO()},
 	}
+	files = append(files, galleryFiles()...)
 	files = append(files, file{"index.html", indexHTML(files)})
 	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.name, b.name) })
 	return files
@@ -64,6 +68,7 @@ func page(title, up, body string) string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%s</title>
+<link rel="icon" href="%s">
 <link rel="stylesheet" href="%sstyle.css">
 </head>
 <body>
@@ -74,7 +79,7 @@ func page(title, up, body string) string {
 Served over HTTP/1.0: one connection, one request, one response.</footer>
 </body>
 </html>
-`, html.EscapeString(title), up, home, body)
+`, html.EscapeString(title), static.InlineIcon, up, home, body)
 }
 
 // humanSize formats a byte count the way the server's listings do.
@@ -106,6 +111,9 @@ func kindOf(name string) string {
 func indexHTML(files []file) []byte {
 	var rows strings.Builder
 	for _, f := range files {
+		if strings.HasPrefix(f.name, "gallery/") && f.name != "gallery/index.html" {
+			continue // the gallery page lists its pictures
+		}
 		fmt.Fprintf(&rows, "<tr><td><a href=\"%s\">%s</a></td><td>%s</td><td class=\"num\" title=\"%d bytes\">%s</td></tr>\n",
 			href(f.name), html.EscapeString(f.name), kindOf(f.name), len(f.data), humanSize(len(f.data)))
 	}
@@ -136,14 +144,17 @@ so every file here has a known, fixed size and nothing changes between runs.</p>
 <li><a href="docs/">docs/</a> <span>has no <code>index.html</code>: the server lists it, with sizes and hit counts</span></li>
 <li><a href="docs/notes/">docs/notes/</a> <span>a nested folder, also listed</span></li>
 <li><a href="data/">data/</a> <span>the 100 KiB benchmark file</span></li>
+<li><a href="gallery/">gallery/</a> <span>twelve pictures on one page: more than the rate limit lets a browser fetch in a second</span></li>
 </ul>
 
 <h2>Pictures</h2>
 <div class="gallery">
 <figure><img src="chart.png" width="192" height="72" alt="Bar chart"><figcaption>Requests per second, sequential (amber) against concurrent (indigo)</figcaption></figure>
-<figure><img src="books/cover%%20art.png" width="120" height="160" alt="Book cover"><figcaption><a href="books/cover%%20art.png">books/cover art.png</a>, a name with a space</figcaption></figure>
-<figure><img src="docs/diagram.png" width="160" height="100" alt="Clients connecting to one server"><figcaption>Many clients, one listener</figcaption></figure>
 </div>
+<p>This page makes four requests (itself, the stylesheet and two pictures), within the server's
+default limit of five per second per address, so it loads whole. The
+<a href="gallery/">gallery</a> makes fourteen, and shows what the limit does to a page that asks
+for more.</p>
 
 <h2>Every file</h2>
 <table>
@@ -377,3 +388,43 @@ const measuringNotes = `Notes on measuring the server
 - Latency measured from when a request was due, not from when it was sent,
   does not hide the requests a stalled client never got to send.
 `
+
+// galleryPictures is how many pictures the gallery shows: with the page
+// and the stylesheet, well over the default limit of five requests per
+// second per address.
+const galleryPictures = 12
+
+// galleryFiles is the gallery page and its pictures: the rate limit made
+// visible in a browser, on purpose, with the explanation on the page.
+func galleryFiles() []file {
+	var figs strings.Builder
+	files := make([]file, 0, galleryPictures+1)
+	for i := 1; i <= galleryPictures; i++ {
+		name := fmt.Sprintf("%02d.png", i)
+		files = append(files, file{"gallery/" + name, tilePNG(96, 72, i)})
+		fmt.Fprintf(&figs, "<figure><img src=\"%s\" width=\"96\" height=\"72\" alt=\"Picture %d\"><figcaption>%s</figcaption></figure>\n", name, i, name)
+	}
+	body := fmt.Sprintf(`<h1>Gallery: the rate limit in a browser</h1>
+<p class="lead">This page asks the server for %d things at once: the page itself, the stylesheet
+and %d pictures. The server admits <strong>5 requests per second</strong> from one address
+(<code>SERVER_RATE_LIMIT=5</code>, <code>SERVER_RATE_WINDOW=1s</code>) and answers the rest
+<code>429 Too Many Requests</code> with <code>Retry-After: 1</code>. So with the default settings
+some pictures show as broken: those requests were refused, not lost.</p>
+<div class="gallery">
+%s</div>
+<h2>What to try</h2>
+<ul class="cards">
+<li>Reload a second later. <span>The pictures the browser already has may come from its cache, or
+be asked for again with <code>If-Modified-Since</code> and answered <code>304 Not Modified</code>
+(which still counts as a request); the missing ones are asked for again. Each reload a second apart
+brings in up to five more.</span></li>
+<li>Watch the counts. <span><code>curl -s http://localhost:9090/stats</code> shows
+<code>rate_limited</code> and the <code>429</code>s growing, and a hit only for each picture that
+was really sent.</span></li>
+<li>Raise the limit. <span><code>SERVER_RATE_LIMIT=20 docker compose up</code>, and the page loads
+whole at the first try.</span></li>
+</ul>
+<p><a href="../">Back to the start page</a></p>
+`, galleryPictures+2, galleryPictures, figs.String())
+	return append(files, file{"gallery/index.html", []byte(page("Gallery", "../", body))})
+}
