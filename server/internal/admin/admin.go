@@ -37,6 +37,11 @@ type Connections struct {
 	RefusalsUnlingered uint64 `json:"refusals_unlingered"`
 	RefusalsUnwritten  uint64 `json:"refusals_unwritten"`
 	AcceptErrors       uint64 `json:"accept_errors"`
+	// Idle connections (no head yet, or a response not moving) that lost
+	// their slot to a newcomer while the total cap was full.
+	ShedPending uint64 `json:"shed_pending"`
+	ShedStalled uint64 `json:"shed_stalled"`
+	Idle        int    `json:"idle"` // admitted connections idle now
 }
 
 // Requests counts responses to admitted connections by status.

@@ -12,7 +12,7 @@ import (
 type collector struct {
 	stats func() Stats
 
-	active, peak, accepted, rejected, requests, rateLimited, hits, rateKeys, unlingered, unwritten, acceptErrs *prometheus.Desc
+	active, peak, accepted, rejected, requests, rateLimited, hits, rateKeys, unlingered, unwritten, acceptErrs, shed, idle *prometheus.Desc
 }
 
 func newCollector(stats func() Stats) *collector {
@@ -32,12 +32,14 @@ func newCollector(stats func() Stats) *collector {
 		unlingered:  d("refusals_unlingered_total", "503 refusals closed without a lingering close because too many were lingering."),
 		unwritten:   d("refusals_unwritten_total", "503 refusals the kernel would not take at once (a zero window or a dead socket); the socket was closed without one."),
 		acceptErrs:  d("accept_errors_total", "Temporary accept errors (such as EMFILE) survived with backoff."),
+		shed:        d("connections_shed_total", "Idle connections that lost their slot to a newcomer while the server was full, by reason: pending (no request head yet) or stalled (response not moving).", "reason"),
+		idle:        d("connections_idle", "Admitted connections now idle: no request head yet, or a stalled response."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.active, c.peak, c.accepted, c.rejected, c.requests,
-		c.rateLimited, c.hits, c.rateKeys, c.unlingered, c.unwritten, c.acceptErrs} {
+		c.rateLimited, c.hits, c.rateKeys, c.unlingered, c.unwritten, c.acceptErrs, c.shed, c.idle} {
 		ch <- d
 	}
 }
@@ -68,4 +70,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.unlingered, s.Connections.RefusalsUnlingered)
 	counter(c.unwritten, s.Connections.RefusalsUnwritten)
 	counter(c.acceptErrs, s.Connections.AcceptErrors)
+	counter(c.shed, s.Connections.ShedPending, "pending")
+	counter(c.shed, s.Connections.ShedStalled, "stalled")
+	gauge(c.idle, float64(s.Connections.Idle))
 }
