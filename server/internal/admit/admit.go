@@ -19,6 +19,7 @@ package admit
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"httplab/httplab-server/internal/clientid"
 )
@@ -55,13 +56,23 @@ type Admitter struct {
 
 	mu            sync.Mutex
 	active        int
-	perClient     map[clientid.Key]int
+	perClient     map[clientid.Key]counts
 	peak          int
 	peakPerClient int
 	accepted      uint64
 	rejTotal      uint64
 	rejClient     uint64
 	spurious      uint64
+
+	// Shedding (shed.go): the idle connections, oldest first, and the
+	// clients that recently lost one.
+	shedding    Shedding
+	idleHead    *Conn
+	idleTail    *Conn
+	idle        int
+	shedAt      map[clientid.Key]time.Time
+	shedPending uint64
+	shedStalled uint64
 
 	// onChange, when set (by tests in this package), runs under the lock
 	// after every change with the totals just produced, so a test can check
@@ -74,32 +85,40 @@ func New(maxTotal, maxPerClient int) *Admitter {
 	return &Admitter{
 		maxTotal:     max(maxTotal, 0),
 		maxPerClient: max(maxPerClient, 0),
-		perClient:    make(map[clientid.Key]int),
+		perClient:    make(map[clientid.Key]counts),
 	}
 }
+
+// counts is one client's share: connections holding a slot, and how many
+// of those are idle (waiting for their head, or stalled; see shed.go).
+type counts struct{ n, idle int }
 
 // Admit takes one slot for client k if both caps allow it. When the total cap
 // refuses, the per-client cap is not consulted and RefusedTotal is reported.
 func (a *Admitter) Admit(k clientid.Key) Verdict {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.admitLocked(k)
+}
+
+func (a *Admitter) admitLocked(k clientid.Key) Verdict {
 	if a.maxTotal > 0 && a.active >= a.maxTotal {
 		a.rejTotal++
 		return RefusedTotal
 	}
-	n := a.perClient[k]
-	if a.maxPerClient > 0 && n >= a.maxPerClient {
+	c := a.perClient[k]
+	if a.maxPerClient > 0 && c.n >= a.maxPerClient {
 		a.rejClient++
 		return RefusedClient
 	}
-	n++
-	a.perClient[k] = n
+	c.n++
+	a.perClient[k] = c
 	a.active++
 	a.accepted++
 	a.peak = max(a.peak, a.active)
-	a.peakPerClient = max(a.peakPerClient, n)
+	a.peakPerClient = max(a.peakPerClient, c.n)
 	if a.onChange != nil {
-		a.onChange(a.active, n)
+		a.onChange(a.active, c.n)
 	}
 	return Admitted
 }
@@ -109,20 +128,24 @@ func (a *Admitter) Admit(k clientid.Key) Verdict {
 func (a *Admitter) Release(k clientid.Key) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	n, ok := a.perClient[k]
+	a.releaseLocked(k)
+}
+
+func (a *Admitter) releaseLocked(k clientid.Key) {
+	c, ok := a.perClient[k]
 	if !ok {
 		a.spurious++
 		return
 	}
-	n--
-	if n == 0 {
+	c.n--
+	if c.n == 0 {
 		delete(a.perClient, k)
 	} else {
-		a.perClient[k] = n
+		a.perClient[k] = c
 	}
 	a.active--
 	if a.onChange != nil {
-		a.onChange(a.active, n)
+		a.onChange(a.active, c.n)
 	}
 }
 
@@ -139,6 +162,10 @@ type Snapshot struct {
 	Clients map[string]int // current connections per clientid.Key.String()
 
 	Spurious uint64 // Release calls that matched no admission
+
+	Idle        int    // admitted connections now waiting for their head or stalled
+	ShedPending uint64 // connections shed while waiting for their head
+	ShedStalled uint64 // connections shed while their response was stalled
 }
 
 // Snapshot copies the counters and the per-client table under the lock. It
@@ -154,19 +181,22 @@ func (a *Admitter) Snapshot() Snapshot {
 		RejectedTotal:  a.rejTotal,
 		RejectedClient: a.rejClient,
 		Spurious:       a.spurious,
+		Idle:           a.idle,
+		ShedPending:    a.shedPending,
+		ShedStalled:    a.shedStalled,
 	}
 	keys := make([]clientid.Key, 0, len(a.perClient))
-	counts := make([]int, 0, len(a.perClient))
-	for k, n := range a.perClient {
+	ns := make([]int, 0, len(a.perClient))
+	for k, c := range a.perClient {
 		keys = append(keys, k)
-		counts = append(counts, n)
+		ns = append(ns, c.n)
 	}
 	a.mu.Unlock()
 	// Formatting the keys happens outside the lock so /stats does not hold
 	// up accepts for the time it takes to render many addresses.
 	s.Clients = make(map[string]int, len(keys))
 	for i, k := range keys {
-		s.Clients[k.String()] += counts[i]
+		s.Clients[k.String()] += ns[i]
 	}
 	return s
 }

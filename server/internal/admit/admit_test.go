@@ -3,6 +3,7 @@ package admit
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,6 +136,9 @@ func TestHammer(t *testing.T) {
 				if a.Admit(k) == Admitted {
 					admitted.Add(1)
 					held = append(held, k)
+					// Let the others in while this one holds: run one
+					// after another, the workers would never meet a cap.
+					runtime.Gosched()
 				} else {
 					refused.Add(1)
 				}
