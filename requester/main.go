@@ -7,13 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
 	"httplab/httplab-requester/internal/config"
+	"httplab/httplab-requester/internal/escape"
 	"httplab/httplab-requester/internal/hits"
 	"httplab/httplab-requester/internal/load"
 	"httplab/httplab-requester/internal/progress"
@@ -22,6 +26,19 @@ import (
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd()))))
+}
+
+// resolveTimeout bounds the lookup of one host name.
+const resolveTimeout = 10 * time.Second
+
+// resolveReason is the resolver's short reason: "no such host" rather than
+// "lookup x on 10.0.0.53:53: no such host".
+func resolveReason(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.Err != "" {
+		return dns.Err
+	}
+	return err.Error()
 }
 
 // run wires the configuration to the load, hits and report packages and
@@ -39,6 +56,20 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Each host is resolved once, before anything is sent: a name that does
+	// not resolve is a mistake to say in one line, not N failed requests.
+	addrs := make([]netip.AddrPort, len(cfg.Targets))
+	for i, t := range cfg.Targets {
+		rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		addrs[i], err = t.Resolve(rctx, cfg.Bind)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(stderr, "cannot resolve %s: %s; inside a container on Linux, see README \"Against another machine\"\n",
+				escape.Text(t.Host, 256), escape.Text(resolveReason(err), 256))
+			return 2
+		}
+	}
+
 	var stats *hits.Client
 	var before hits.Snapshot
 	var statsErr error
@@ -48,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 	}
 
 	var runs []load.Run
-	for _, t := range cfg.Targets {
+	for i, t := range cfg.Targets {
 		for _, mode := range cfg.Modes {
 			if ctx.Err() != nil {
 				break
@@ -60,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 				Mode:        mode,
 				Timeout:     cfg.Timeout,
 				Bind:        cfg.Bind,
+				Addr:        addrs[i],
 			}
 			bar := progress.New(stderr, stderrIsTerminal && !cfg.Quiet, cfg.Requests, t.Name()+" "+string(mode))
 			if bar != nil {

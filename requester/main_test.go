@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,7 @@ func runMain(t *testing.T, args ...string) (int, string, string) {
 type jsonReport struct {
 	Runs []struct {
 		Target  string         `json:"target"`
+		Address string         `json:"address"`
 		Mode    string         `json:"mode"`
 		Status  map[string]int `json:"status"`
 		Errors  map[string]int `json:"errors"`
@@ -105,6 +107,9 @@ func TestJSONWithTwoTargetsAndBothModes(t *testing.T) {
 	for i, r := range rep.Runs {
 		if r.Target != want[i][0] || r.Mode != want[i][1] || r.Status["200"] != 5 || len(r.Results) != 5 {
 			t.Errorf("run %d: %s %s %v with %d results", i, r.Target, r.Mode, r.Status, len(r.Results))
+		}
+		if r.Address != strings.TrimPrefix(want[i][0], "http://") {
+			t.Errorf("run %d: address %q", i, r.Address)
 		}
 	}
 	if len(rep.Speedup) != 2 {
@@ -220,5 +225,54 @@ func TestBadFlagExitsWithUsage(t *testing.T) {
 	}
 	if code, _, errOut := runMain(t, "-url", "http://127.0.0.1:1/", "-r", "1", "-q", "-o", filepath.Join(dir, "missing", "x.json")); code != 1 || !strings.Contains(errOut, "x.json") {
 		t.Errorf("unwritable -o: exit %d, %q", code, errOut)
+	}
+}
+
+// A host name is resolved once, before anything is sent, and each run says
+// what it resolved to.
+func TestAddressIsResolvedOnce(t *testing.T) {
+	clearEnv(t)
+	addr := fileServer(t, nil)
+	_, port, _ := net.SplitHostPort(addr)
+	code, out, errOut := runMain(t, "-H", "localhost", "-p", port, "-r", "3", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Runs[0]; r.Target != "http://localhost:"+port || r.Address != "127.0.0.1:"+port || r.Status["200"] != 3 {
+		t.Errorf("target %s address %q status %v", r.Target, r.Address, r.Status)
+	}
+	code, out, _ = runMain(t, "-H", "localhost", "-p", port, "-r", "1", "-q")
+	if code != 0 || !strings.HasPrefix(out, "Target http://localhost:"+port+" at 127.0.0.1:"+port+"\n") {
+		t.Errorf("exit %d; the text report does not start with the address:\n%s", code, out)
+	}
+}
+
+// A name that does not resolve ends the requester with exit 2 and one
+// line on stderr, before anything is sent or printed.
+func TestUnresolvableHostExits2(t *testing.T) {
+	clearEnv(t)
+	var hits atomic.Int64
+	addr := fileServer(t, &hits)
+	line := regexp.MustCompile(`^cannot resolve nonexistent\.invalid: [^\n]+; inside a container on Linux, see README "Against another machine"\n$`)
+	for _, args := range [][]string{
+		{"-H", "nonexistent.invalid", "-r", "3"},
+		{"-H", "nonexistent.invalid", "-r", "3", "-json"},
+		// One good target does not save a bad one, and is not loaded either.
+		{"-url", "http://" + addr + "/,http://nonexistent.invalid:8080/", "-r", "3", "-mode", "both"},
+	} {
+		code, out, errOut := runMain(t, args...)
+		if code != 2 || out != "" || !line.MatchString(errOut) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+		if strings.Contains(errOut, "no such host") != strings.Contains(errOut, ": no such host;") {
+			t.Errorf("%v: the reason is not the resolver's short one: %q", args, errOut)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests sent though a host did not resolve", n)
 	}
 }

@@ -17,6 +17,9 @@ type Options struct {
 	Mode        Mode
 	Timeout     time.Duration // per request, from send to complete response
 	Bind        []netip.Addr  // source addresses, used in turn; empty = the kernel's choice
+	// Addr is the target's address, resolved once before the schedule
+	// (see Resolve); when it is not valid, Execute resolves the host itself.
+	Addr netip.AddrPort
 	// OnResult, when set, is called once per finished request, never
 	// concurrently, e.g. to move a progress bar. It must be quick: on Linux
 	// it runs on the loop that sends the requests.
@@ -37,6 +40,7 @@ func Execute(ctx context.Context, t Target, o Options) Run {
 	}
 	run := Run{
 		Target:      t.Name(),
+		Address:     p.address(),
 		Mode:        o.Mode,
 		Requests:    o.Requests,
 		Spread:      o.Spread,
@@ -95,13 +99,25 @@ func newPlan(ctx context.Context, t Target, o Options) *plan {
 		p.reqs = append(p.reqs, []byte("GET "+path+" HTTP/1.0\r\nHost: "+t.hostHeader()+
 			"\r\nUser-Agent: "+userAgent+"\r\n\r\n"))
 	}
-	ip, err := resolve(ctx, t.Host, o.Bind)
+	if o.Addr.IsValid() {
+		p.addr = o.Addr
+		return p
+	}
+	ip, err := Resolve(ctx, t.Host, o.Bind)
 	if err != nil {
 		p.addrErr = err
 	} else {
 		p.addr = netip.AddrPortFrom(ip, uint16(t.Port))
 	}
 	return p
+}
+
+// address is the resolved target as IP:port, or "" if it did not resolve.
+func (p *plan) address() string {
+	if !p.addr.IsValid() {
+		return ""
+	}
+	return p.addr.String()
 }
 
 func (p *plan) request(i int) []byte { return p.reqs[i%len(p.reqs)] }
@@ -118,11 +134,11 @@ func (p *plan) local(i int) netip.Addr {
 // query anywhere.
 var lookupNetIP = net.DefaultResolver.LookupNetIP
 
-// resolve looks the host up once per run, so that name resolution is neither
-// timed nor repeated per request. It prefers the address family of the
-// source addresses, else IPv4, which is what a host name like "localhost"
-// is most often served on.
-func resolve(ctx context.Context, host string, bind []netip.Addr) (netip.Addr, error) {
+// Resolve looks a host up, once before a run, so that name resolution is
+// neither timed nor repeated per request. It prefers the address family of
+// the source addresses, else IPv4, which is what a host name like
+// "localhost" is most often served on.
+func Resolve(ctx context.Context, host string, bind []netip.Addr) (netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return ip.Unmap(), nil
 	}
@@ -180,10 +196,11 @@ func failed(err error, during string) outcome {
 var errInterrupted = errors.New("interrupted: the run was stopped before the response was complete")
 
 // phase is the offset of at from start, for a phase of a request that
-// ended at end: 0 when the phase was never reached, and never past the end.
+// ended at end: 0 when the phase was never reached, else at least 1 ns (so
+// that 0 only ever means "not reached") and never past the end.
 func phase(start, at, end time.Time) time.Duration {
 	if at.IsZero() {
 		return 0
 	}
-	return min(max(at.Sub(start), 0), max(end.Sub(start), 0))
+	return max(min(at.Sub(start), end.Sub(start)), 1)
 }

@@ -525,13 +525,13 @@ func TestResolvePrefersTheBindFamily(t *testing.T) {
 		return []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")}, nil
 	}
 	t.Cleanup(func() { lookupNetIP = net.DefaultResolver.LookupNetIP })
-	if ip, _ := resolve(context.Background(), "localhost", nil); ip.String() != "127.0.0.1" {
+	if ip, _ := Resolve(context.Background(), "localhost", nil); ip.String() != "127.0.0.1" {
 		t.Errorf("no bind: %v, want IPv4", ip)
 	}
-	if ip, _ := resolve(context.Background(), "localhost", []netip.Addr{netip.MustParseAddr("::1")}); ip.String() != "::1" {
+	if ip, _ := Resolve(context.Background(), "localhost", []netip.Addr{netip.MustParseAddr("::1")}); ip.String() != "::1" {
 		t.Errorf("bind ::1: %v, want IPv6", ip)
 	}
-	if ip, _ := resolve(context.Background(), "::ffff:127.0.0.1", nil); ip.String() != "127.0.0.1" {
+	if ip, _ := Resolve(context.Background(), "::ffff:127.0.0.1", nil); ip.String() != "127.0.0.1" {
 		t.Errorf("mapped literal: %v", ip)
 	}
 }

@@ -41,7 +41,8 @@ type Result struct {
 	End       time.Duration // when the response was complete, or the error seen
 
 	// Phases, as durations from Start; 0 when the request never got there
-	// (Connect 0: it failed before the connection was established).
+	// (Connect 0: it failed before the connection was established), else
+	// positive and at most the latency.
 	Connect   time.Duration // the TCP connection was established
 	FirstByte time.Duration // the first byte of the response arrived
 

@@ -1,8 +1,10 @@
 package load
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +16,15 @@ type Target struct {
 	Host  string   // host name or IP, as given
 	Port  int      // TCP port
 	Paths []string // request targets as sent on the request line, e.g. "/a%20b?x=1"
+}
+
+// Resolve looks the target's host up: see the package-level Resolve.
+func (t Target) Resolve(ctx context.Context, bind []netip.Addr) (netip.AddrPort, error) {
+	ip, err := Resolve(ctx, t.Host, bind)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return netip.AddrPortFrom(ip, uint16(t.Port)), nil
 }
 
 // Name is the target as shown in reports: "http://host:port".

@@ -77,7 +77,7 @@ func WriteJSON(w io.Writer, rep Report) error {
 var csvHeader = []string{
 	"target", "mode", "seq", "url", "local_addr",
 	"scheduled_ms", "start_ms", "end_ms", "latency_ms", "lateness_ms",
-	"status", "bytes", "error", "detail",
+	"status", "bytes", "error", "detail", "connect_ms", "first_byte_ms",
 }
 
 // WriteCSV writes one row per request, after a header row.
@@ -96,7 +96,7 @@ func WriteCSV(w io.Writer, rep Report) error {
 			row := []string{
 				run.Target, run.Mode, strconv.Itoa(r.Seq), r.URL, r.LocalAddr,
 				f(r.ScheduledMs), f(r.StartMs), f(r.EndMs), f(r.LatencyMs), f(r.LatenessMs),
-				status, strconv.FormatInt(r.Bytes, 10), r.Error, r.Detail,
+				status, strconv.FormatInt(r.Bytes, 10), r.Error, r.Detail, f(r.ConnectMs), f(r.FirstByteMs),
 			}
 			if err := cw.Write(row); err != nil {
 				return err

@@ -354,6 +354,11 @@ td.l { text-align: left; }
 <p class="meta">{{.Sent}} of {{.Requests}} requests sent{{if .Interrupted}} (interrupted){{end}},
 planned over {{f3 .SpreadS}} s, in-flight cap {{if .Concurrency}}{{.Concurrency}}{{else}}none{{end}},
 peak in flight {{.PeakInFlight}}, wall time {{f3 .WallS}} s, {{printf "%.1f" .ThroughputRPS}} req/s.</p>
+<h3>Phases (ms) from each request's start</h3>
+<table>
+<tr><th>phase</th><th>count</th><th>min</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>
+{{range .Phases}}<tr><td class="l">{{.Name}}</td><td>{{.Stats.Count}}</td><td>{{f3 .Stats.Min}}</td><td>{{f3 .Stats.Mean}}</td><td>{{f3 .Stats.P50}}</td><td>{{f3 .Stats.P90}}</td><td>{{f3 .Stats.P99}}</td><td>{{f3 .Stats.Max}}</td></tr>
+{{end}}</table>
 <h3>Timeline: each request from send to end</h3>
 {{.TimelineSVG}}
 <h3>Latency histogram</h3>
@@ -367,8 +372,8 @@ peak in flight {{.PeakInFlight}}, wall time {{f3 .WallS}} s, {{printf "%.1f" .Th
 {{if .ShowRequests}}
 <h3>Requests</h3>
 <table>
-<tr><th>seq</th><th>url</th><th>local addr</th><th>planned ms</th><th>sent ms</th><th>end ms</th><th>latency ms</th><th>late ms</th><th>outcome</th><th>bytes</th>{{if .Details}}<th>detail</th>{{end}}</tr>
-{{$details := .Details}}{{range .Results}}<tr><td>{{.Seq}}</td><td class="l">{{.URL}}</td><td class="l">{{.LocalAddr}}</td><td>{{f3 .ScheduledMs}}</td><td>{{f3 .StartMs}}</td><td>{{f3 .EndMs}}</td><td>{{f3 .LatencyMs}}</td><td>{{f3 .LatenessMs}}</td><td>{{.Outcome}}</td><td>{{.Bytes}}</td>{{if $details}}<td class="l">{{.Detail}}</td>{{end}}</tr>
+<tr><th>seq</th><th>url</th><th>local addr</th><th>planned ms</th><th>sent ms</th><th>end ms</th><th>connect ms</th><th>first byte ms</th><th>latency ms</th><th>late ms</th><th>outcome</th><th>bytes</th>{{if .Details}}<th>detail</th>{{end}}</tr>
+{{$details := .Details}}{{range .Results}}<tr><td>{{.Seq}}</td><td class="l">{{.URL}}</td><td class="l">{{.LocalAddr}}</td><td>{{f3 .ScheduledMs}}</td><td>{{f3 .StartMs}}</td><td>{{f3 .EndMs}}</td><td>{{f3 .ConnectMs}}</td><td>{{f3 .FirstByteMs}}</td><td>{{f3 .LatencyMs}}</td><td>{{f3 .LatenessMs}}</td><td>{{.Outcome}}</td><td>{{.Bytes}}</td>{{if $details}}<td class="l">{{.Detail}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}
 {{end}}

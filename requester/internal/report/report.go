@@ -28,6 +28,7 @@ type Report struct {
 // Run is one run against one target in one mode.
 type Run struct {
 	Target        string         `json:"target"`
+	Address       string         `json:"address"` // the IP:port the host resolved to, once, before the run
 	Mode          string         `json:"mode"`
 	Requests      int            `json:"requests"`
 	SpreadS       float64        `json:"spread_s"`
@@ -37,6 +38,9 @@ type Run struct {
 	Errors        Errors         `json:"errors"`
 	LatencyMs     Latency        `json:"latency_ms"`
 	Results       []Result       `json:"results"`
+	// The phases' percentiles, over the requests that reached each.
+	ConnectMsStats   Latency `json:"connect_ms_stats"`
+	FirstByteMsStats Latency `json:"first_byte_ms_stats"`
 
 	// Beyond the contract.
 	Sent             int                `json:"sent"`        // requests actually sent (= requests unless interrupted)
@@ -84,6 +88,12 @@ type Result struct {
 	Status      int     `json:"status"`
 	Bytes       int64   `json:"bytes"`
 	Error       string  `json:"error"` // "", refused, reset, timeout or other
+	// Phases from the request's own start: connect_ms <= first_byte_ms <=
+	// latency_ms always. A phase not reached takes the value of the one
+	// before it (connect_ms 0 when the connection was never established;
+	// first_byte_ms = connect_ms when no response byte came).
+	ConnectMs   float64 `json:"connect_ms"`
+	FirstByteMs float64 `json:"first_byte_ms"`
 
 	LatencyMs  float64 `json:"latency_ms"`
 	LatenessMs float64 `json:"lateness_ms"`
@@ -160,6 +170,7 @@ func buildRun(r load.Run) Run {
 	s := stats.Summarize(r)
 	out := Run{
 		Target:           r.Target,
+		Address:          r.Address,
 		Mode:             string(r.Mode),
 		Requests:         r.Requests,
 		SpreadS:          seconds(r.Spread),
@@ -167,6 +178,8 @@ func buildRun(r load.Run) Run {
 		ThroughputRPS:    round(s.Throughput, 2),
 		Status:           map[string]int{},
 		LatencyMs:        latency(s.Latency),
+		ConnectMsStats:   latency(s.Connect),
+		FirstByteMsStats: latency(s.FirstByte),
 		Results:          make([]Result, 0, len(r.Results)),
 		Sent:             s.Sent,
 		Interrupted:      r.Interrupted,
@@ -212,6 +225,10 @@ func buildRun(r load.Run) Run {
 		if res.LocalAddr.IsValid() {
 			local = res.LocalAddr.String()
 		}
+		connect, first := ms(res.Connect), ms(res.FirstByte)
+		if res.FirstByte <= 0 {
+			first = connect
+		}
 		out.Results = append(out.Results, Result{
 			Seq:         res.Seq,
 			URL:         res.URL,
@@ -222,6 +239,8 @@ func buildRun(r load.Run) Run {
 			Status:      res.Status,
 			Bytes:       res.Bytes,
 			Error:       string(res.Err),
+			ConnectMs:   connect,
+			FirstByteMs: first,
 			LatencyMs:   ms(res.Latency()),
 			LatenessMs:  ms(res.Lateness()),
 			Detail:      escape.Detail(res.Detail), // escaped already; kept so whatever the source

@@ -28,19 +28,22 @@ func sampleRuns() []load.Run {
 		seq = append(seq, load.Result{
 			Seq: i, URL: target + "/", LocalAddr: netip.MustParseAddrPort("127.0.0.1:40000"),
 			Scheduled: 0, Start: start, End: start + 20*msec, Status: 200, Bytes: 100,
+			Connect: msec / 10, FirstByte: 15 * msec,
 		})
 		r := load.Result{
 			Seq: i, URL: target + "/", LocalAddr: netip.MustParseAddrPort("127.0.0.1:41000"),
 			Scheduled: 0, Start: time.Duration(i) * 10 * time.Microsecond, Status: 200, Bytes: 100,
 		}
 		r.End = r.Start + 20*msec
+		r.Connect, r.FirstByte = time.Duration(i+1)*100*time.Microsecond, 19*msec
 		switch i {
 		case 7:
-			r.Status, r.End = 429, r.Start+msec
+			r.Status, r.End, r.FirstByte = 429, r.Start+msec, msec
 		case 8:
-			r.Status, r.End = 503, r.Start+msec
+			r.Status, r.End, r.FirstByte = 503, r.Start+msec, msec
 		case 9:
 			r.Status, r.Bytes, r.Err, r.Detail = 0, 0, load.Reset, "read status line: connection reset by peer"
+			r.FirstByte = 0 // connected, no byte
 		}
 		conc = append(conc, r)
 	}
@@ -162,6 +165,26 @@ func TestJSONShape(t *testing.T) {
 	if e := results[0].(map[string]any)["error"]; e != "" {
 		t.Errorf("error of a served request %q, want empty", e)
 	}
+	// Phases: connect <= first byte <= latency for every result, a phase
+	// not reached taking the value of the one before it.
+	for _, x := range results {
+		res := x.(map[string]any)
+		c, f, l := res["connect_ms"].(float64), res["first_byte_ms"].(float64), res["latency_ms"].(float64)
+		if !(c <= f && f <= l) {
+			t.Errorf("result %v: connect %v first byte %v latency %v", res["seq"], c, f, l)
+		}
+	}
+	if res := results[9].(map[string]any); res["connect_ms"] != 1.0 || res["first_byte_ms"] != 1.0 {
+		t.Errorf("reset after connecting: connect %v first byte %v, want 1 and 1", res["connect_ms"], res["first_byte_ms"])
+	}
+	hasKeys(t, "connect_ms_stats", r["connect_ms_stats"], "count", "min", "mean", "p50", "p90", "p99", "max")
+	hasKeys(t, "first_byte_ms_stats", r["first_byte_ms_stats"], "count", "min", "mean", "p50", "p90", "p99", "max")
+	if c := r["connect_ms_stats"].(map[string]any); c["count"] != 10.0 || c["min"] != 0.1 || c["max"] != 1.0 {
+		t.Errorf("connect_ms_stats %v", c)
+	}
+	if f := r["first_byte_ms_stats"].(map[string]any); f["count"] != 9.0 || f["min"] != 1.0 || f["max"] != 19.0 {
+		t.Errorf("first_byte_ms_stats %v (the reset got no byte: 9 of 10)", f)
+	}
 	sp := doc["speedup"].([]any)
 	hasKeys(t, "speedup", sp[0], "target", "sequential_s", "concurrent_s", "speedup", "efficiency")
 	hasKeys(t, "hits", doc["hits"], "url", "sent", "counted", "lost")
@@ -204,6 +227,10 @@ func TestCSVRows(t *testing.T) {
 	if rows[1][10] != "200" || rows[1][1] != "sequential" {
 		t.Errorf("first row %v", rows[1])
 	}
+	col := func(name string) int { return slices.Index(csvHeader, name) }
+	if c, f := rows[1][col("connect_ms")], rows[1][col("first_byte_ms")]; c != "0.100" || f != "15.000" {
+		t.Errorf("phases of the first row: connect %q first byte %q", c, f)
+	}
 }
 
 func TestHTMLIsSelfContained(t *testing.T) {
@@ -215,7 +242,8 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	if n := strings.Count(page, "<svg"); n != 7 {
 		t.Errorf("%d charts, want 3 per run and the speedup chart", n)
 	}
-	for _, want := range []string{"Timeline", "Latency histogram", "Outcomes per second", "Speedup", "sequential", "concurrent", "connection reset by peer"} {
+	for _, want := range []string{"Timeline", "Latency histogram", "Outcomes per second", "Speedup", "sequential", "concurrent", "connection reset by peer",
+		"Phases (ms)", "<td class=\"l\">first byte</td><td>9</td>", "<th>connect ms</th>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -268,11 +296,14 @@ func TestTextTables(t *testing.T) {
 	for _, want := range []string{
 		"Requests: http://127.0.0.1:8080 sequential", "Summary", "status 429", "error reset",
 		"Latency (ms)", "Latency by outcome", "Send lateness", "Latency histogram", "Outcomes per second",
-		"Speedup", "Hits check", "■",
+		"Speedup", "Hits check", "■", "Phases (ms)", "connect ms", "first byte ms",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`concurrent\s+│ first byte\s+│\s+9 │\s+1\.000 │`).MatchString(out) {
+		t.Errorf("no first-byte row for the concurrent run:\n%s", out)
 	}
 	// Side by side: one summary line holds both runs.
 	if !regexp.MustCompile(`requests\s+│\s+10 │\s+10 │`).MatchString(out) {

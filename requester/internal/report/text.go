@@ -29,6 +29,7 @@ type TextOptions struct {
 // too long to put side by side come one per run.
 func WriteText(w io.Writer, rep Report, opts TextOptions) error {
 	t := &textWriter{w: w}
+	t.header(rep.Runs)
 	if opts.Requests {
 		for _, run := range rep.Runs {
 			if len(run.Results) <= RequestLines {
@@ -40,6 +41,7 @@ func WriteText(w io.Writer, rep Report, opts TextOptions) error {
 	t.percentiles("Latency (ms): actual send to complete response, every request", rep.Runs,
 		func(r Run) Latency { return r.LatencyMs })
 	t.byOutcome(rep.Runs)
+	t.phases(rep.Runs)
 	t.percentiles("Send lateness (ms): actual send minus planned send", rep.Runs,
 		func(r Run) Latency { return r.LatenessMs })
 	if !opts.Comparisons {
@@ -62,6 +64,22 @@ func WriteText(w io.Writer, rep Report, opts TextOptions) error {
 type textWriter struct {
 	w   io.Writer
 	err error
+}
+
+// header names each target and the address its host name resolved to.
+func (t *textWriter) header(runs []Run) {
+	var seen []string
+	for _, r := range runs {
+		if t.err != nil || slices.Contains(seen, r.Target) {
+			continue
+		}
+		seen = append(seen, r.Target)
+		addr := r.Address
+		if addr == "" {
+			addr = "(not resolved)"
+		}
+		_, t.err = fmt.Fprintf(t.w, "Target %s at %s\n", r.Target, addr)
+	}
 }
 
 // table prints a titled table. align has one letter per column, l or r;
@@ -98,7 +116,7 @@ func (t *textWriter) table(title string, header []string, rows [][]string, align
 func (r Run) Label() string { return r.Target + " " + r.Mode }
 
 func (t *textWriter) requests(run Run) {
-	header := []string{"seq", "url", "local addr", "planned ms", "sent ms", "end ms", "latency ms", "late ms", "outcome", "bytes"}
+	header := []string{"seq", "url", "local addr", "planned ms", "sent ms", "end ms", "connect ms", "first byte ms", "latency ms", "late ms", "outcome", "bytes"}
 	details := slices.ContainsFunc(run.Results, func(r Result) bool { return r.Detail != "" })
 	if details {
 		header = append(header, "detail")
@@ -107,14 +125,14 @@ func (t *textWriter) requests(run Run) {
 	for _, r := range run.Results {
 		row := []string{
 			strconv.Itoa(r.Seq), r.URL, r.LocalAddr, f3(r.ScheduledMs), f3(r.StartMs), f3(r.EndMs),
-			f3(r.LatencyMs), f3(r.LatenessMs), r.Outcome(), strconv.FormatInt(r.Bytes, 10),
+			f3(r.ConnectMs), f3(r.FirstByteMs), f3(r.LatencyMs), f3(r.LatenessMs), r.Outcome(), strconv.FormatInt(r.Bytes, 10),
 		}
 		if details {
 			row = append(row, r.Detail)
 		}
 		rows = append(rows, row)
 	}
-	t.table("Requests: "+run.Label(), header, rows, "rllrrrrrrrl")
+	t.table("Requests: "+run.Label(), header, rows, "rllrrrrrrrrrl")
 }
 
 func (t *textWriter) summary(runs []Run) {
@@ -130,6 +148,7 @@ func (t *textWriter) summary(runs []Run) {
 		}
 		rows = append(rows, cells)
 	}
+	row("address", func(r Run) string { return r.Address })
 	row("requests", func(r Run) string { return strconv.Itoa(r.Requests) })
 	if slices.ContainsFunc(runs, func(r Run) bool { return r.Interrupted }) {
 		row("sent (interrupted)", func(r Run) string { return strconv.Itoa(r.Sent) })
@@ -221,6 +240,44 @@ func (t *textWriter) byOutcome(runs []Run) {
 		}
 	}
 	t.table("Latency by outcome (ms): 200, 429, 503, other statuses, errors", header, rows, align)
+}
+
+// phases lists, for each run, the percentiles of the three moments of a
+// request counted from its own start: the connection established, the
+// first response byte, the response complete (the latency). Each phase is
+// over the requests that reached it, so its count says how many did.
+func (t *textWriter) phases(runs []Run) {
+	header := []string{"phase", "count", "min", "mean", "p50", "p90", "p99", "max"}
+	align := "lr"
+	if len(runs) > 1 {
+		header = append([]string{"run"}, header...)
+		align = "llr"
+	}
+	var rows [][]string
+	for _, r := range runs {
+		for _, p := range r.Phases() {
+			row := []string{p.Name, strconv.Itoa(p.Stats.Count)}
+			for i := range 6 {
+				row = append(row, f3(latencyField(p.Stats, i)))
+			}
+			if len(runs) > 1 {
+				row = append([]string{r.Label()}, row...)
+			}
+			rows = append(rows, row)
+		}
+	}
+	t.table("Phases (ms) from each request's start: connected, first response byte, complete", header, rows, align)
+}
+
+// Phase is one phase of the requests of a run, named.
+type Phase struct {
+	Name  string
+	Stats Latency
+}
+
+// Phases are the run's connect, first byte and complete percentiles.
+func (r Run) Phases() []Phase {
+	return []Phase{{"connect", r.ConnectMsStats}, {"first byte", r.FirstByteMsStats}, {"complete", r.LatencyMs}}
 }
 
 // barWidth is the length of the longest histogram bar, in characters.

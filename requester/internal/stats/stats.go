@@ -90,9 +90,13 @@ type Summary struct {
 	Bytes      int64
 	Throughput float64 // requests per second of wall time
 
-	Latency  Percentiles             // every request, failed ones included
-	ByClass  [numClasses]Percentiles // Count 0 when the class is empty
-	Lateness Percentiles             // actual send minus planned send
+	Latency Percentiles // every request, failed ones included
+	// The phases, from each request's own start, over the requests that
+	// reached them: the connection established, the first response byte.
+	Connect   Percentiles
+	FirstByte Percentiles
+	ByClass   [numClasses]Percentiles // Count 0 when the class is empty
+	Lateness  Percentiles             // actual send minus planned send
 
 	Histogram    []Bucket
 	PerSecond    []Second
@@ -114,6 +118,7 @@ func Summarize(run load.Run) Summary {
 	}
 	latency := newRecorder()
 	lateness := newRecorder()
+	connect, firstByte := newRecorder(), newRecorder()
 	var byClass [numClasses]*recorder
 	for _, r := range run.Results {
 		if r.Err != load.NoError {
@@ -124,6 +129,12 @@ func Summarize(run load.Run) Summary {
 		s.Bytes += r.Bytes
 		latency.add(r.Latency())
 		lateness.add(r.Lateness())
+		if r.Connect > 0 {
+			connect.add(r.Connect)
+		}
+		if r.FirstByte > 0 {
+			firstByte.add(r.FirstByte)
+		}
 		c := ClassOf(r)
 		if byClass[c] == nil {
 			byClass[c] = newRecorder()
@@ -132,6 +143,8 @@ func Summarize(run load.Run) Summary {
 	}
 	s.Latency = latency.percentiles()
 	s.Lateness = lateness.percentiles()
+	s.Connect = connect.percentiles()
+	s.FirstByte = firstByte.percentiles()
 	for c, rec := range byClass {
 		if rec != nil {
 			s.ByClass[c] = rec.percentiles()
