@@ -21,9 +21,12 @@ import (
 //   - defaults (maxclient 12, maxtotal 60): the per-client cap admits 12 of
 //     them and refuses 288 with 503 at accept; the other address has 48
 //     slots and is served. The per-client cap is what protects others.
-//   - maxclient 0 (off), maxtotal 60: one address fills the total cap and
-//     the other is refused, but only until the read timeout: the head
-//     deadline is absolute, so trickling bytes does not extend it.
+//   - maxclient 0 (off), maxtotal 60: one address fills the total cap, and
+//     the other address takes the slot of the oldest of them (shedding:
+//     they have sent no complete head), which is answered 408 at once.
+//   - the same without shedding: the other address is refused, but only
+//     until the read timeout: the head deadline is absolute, so trickling
+//     bytes does not extend it.
 //
 // In every configuration each admitted slow connection is answered 408 at
 // the read timeout (1.5 s), every slot comes back, and the other address is
@@ -35,10 +38,12 @@ func TestSlowloris(t *testing.T) {
 		maxPerClient, maxTotal int
 		admitted               int  // slow connections that get a slot
 		victimServed           bool // while the slow ones hold their slots
+		noShed                 bool
 	}{
-		{"caps 300 of 400", 300, 400, 300, true},
-		{"defaults 12 of 60", 12, 60, 12, true},
-		{"no per-client cap, 60 total", 0, 60, 60, false},
+		{"caps 300 of 400", 300, 400, 300, true, false},
+		{"defaults 12 of 60", 12, 60, 12, true, false},
+		{"no per-client cap, 60 total", 0, 60, 60, true, false},
+		{"no per-client cap, 60 total, no shedding", 0, 60, 60, false, true},
 	}
 	raiseNoFile(t)
 	for _, tc := range cases {
@@ -47,6 +52,7 @@ func TestSlowloris(t *testing.T) {
 			r := startServer(t, func(c *server.Options) {
 				c.MaxPerClient, c.MaxTotal = tc.maxPerClient, tc.maxTotal
 				c.ReadTimeout = readTimeout
+				c.Shed = !tc.noShed
 			}, nil)
 
 			stop := make(chan struct{})
@@ -97,9 +103,17 @@ func TestSlowloris(t *testing.T) {
 			// The other address, while the slow ones hold their slots (the
 			// first of them is due its 408 a read timeout after opening).
 			victim := get(t, r.addr, 3, "/a.html")
-			if n := r.Stats().Clients["127.0.0.2"]; n != tc.admitted {
+			// Shedding happens only where the total cap was full.
+			shed := 0
+			if !tc.noShed && tc.admitted == tc.maxTotal {
+				shed = 1
+			}
+			if n := r.Stats().Clients["127.0.0.2"]; n != tc.admitted-shed {
 				t.Fatalf("after the other address's request the slow address holds %d slots, not %d: "+
-					"setting up took %v, too close to the read timeout", n, tc.admitted, time.Since(opened))
+					"setting up took %v, too close to the read timeout", n, tc.admitted-shed, time.Since(opened))
+			}
+			if got := r.Stats().Connections.ShedPending; got != uint64(shed) {
+				t.Errorf("%d connections shed, want %d", got, shed)
 			}
 			if tc.victimServed && victim.Status != http.StatusOK {
 				t.Errorf("other address got %d while slowloris held %d slots", victim.Status, held.Active)

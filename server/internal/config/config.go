@@ -44,6 +44,9 @@ type Config struct {
 	ReadTimeout   time.Duration `split_words:"true" default:"10s"`
 	WriteTimeout  time.Duration `split_words:"true" default:"30s"`
 	ShutdownGrace time.Duration `split_words:"true" default:"10s"`
+	Shed          bool          `split_words:"true" default:"true"`
+	HeadGrace     time.Duration `split_words:"true" default:"2s"`
+	StallTimeout  time.Duration `split_words:"true" default:"5s"`
 	LogLevel      string        `split_words:"true" default:"info"`
 	LogFormat     string        `split_words:"true" default:"auto"`
 }
@@ -78,6 +81,12 @@ func Default() Config {
 			f.SetInt(int64(n))
 		case string:
 			f.SetString(tag)
+		case bool:
+			b, err := strconv.ParseBool(tag)
+			if err != nil {
+				panic("config: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
+			}
+			f.SetBool(b)
 		default:
 			panic("config: no default rule for " + v.Type().Field(i).Name)
 		}
@@ -102,6 +111,9 @@ func (c Config) Options(log zerolog.Logger) server.Options {
 		ReadTimeout:   c.ReadTimeout,
 		WriteTimeout:  c.WriteTimeout,
 		ShutdownGrace: c.ShutdownGrace,
+		Shed:          c.Shed,
+		HeadGrace:     c.HeadGrace,
+		StallTimeout:  c.StallTimeout,
 		Log:           log,
 	}
 }
@@ -133,6 +145,9 @@ func Load(args []string, usage io.Writer) (Config, error) {
 	fs.StringVar(&c.Counter, "counter", c.Counter, "hit counter: locked (exact) or naive (loses updates) (SERVER_COUNTER)")
 	fs.IntVar(&c.AdminPort, "adminport", c.AdminPort, "admin port for /healthz, /stats, /metrics, 0 = off (SERVER_ADMIN_PORT)")
 	fs.IntVar(&c.Backlog, "backlog", c.Backlog, "listen backlog of the main listener, 0 = the system's maximum (SERVER_BACKLOG)")
+	fs.BoolVar(&c.Shed, "shed", c.Shed, "when full, let a newcomer take the slot of an idle connection: no head yet, or a stalled response (SERVER_SHED)")
+	fs.DurationVar(&c.HeadGrace, "headgrace", c.HeadGrace, "a client's only connection waiting for its head cannot be shed this long (SERVER_HEAD_GRACE)")
+	fs.DurationVar(&c.StallTimeout, "stall", c.StallTimeout, "a response that moves no byte this long makes its connection idle, so sheddable (SERVER_STALL_TIMEOUT)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: server [flags] [directory]\n       server healthcheck\n\n"+
 			"Every flag can also be set with the SERVER_* variable named beside it;\n"+
@@ -217,6 +232,12 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownGrace < 0 {
 		bad("SERVER_SHUTDOWN_GRACE", c.ShutdownGrace, "must be >= 0")
+	}
+	if c.HeadGrace < 0 {
+		bad("-headgrace / SERVER_HEAD_GRACE", c.HeadGrace, "must be >= 0")
+	}
+	if c.StallTimeout <= 0 {
+		bad("-stall / SERVER_STALL_TIMEOUT", c.StallTimeout, "must be > 0")
 	}
 	if _, err := zerolog.ParseLevel(strings.ToLower(c.LogLevel)); err != nil || c.LogLevel == "" {
 		bad("SERVER_LOG_LEVEL", quote(c.LogLevel), "must be one of trace, debug, info, warn, error, fatal, panic, disabled")

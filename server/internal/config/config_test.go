@@ -29,7 +29,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{Port: 8080, Root: "./content", MaxPerClient: 12, MaxTotal: 60, ClientKey: "ip",
 		RateLimit: 5, RateWindow: time.Second, Mode: "concurrent", Counter: "locked", AdminPort: 9090,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, ShutdownGrace: 10 * time.Second,
-		LogLevel: "info", LogFormat: "auto"}
+		LogLevel: "info", LogFormat: "auto", Shed: true, HeadGrace: 2 * time.Second, StallTimeout: 5 * time.Second}
 	if c != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
 	}
@@ -44,14 +44,16 @@ func TestDefaults(t *testing.T) {
 // Options carries every setting over to the server, typed.
 func TestOptions(t *testing.T) {
 	c, err := load(t, map[string]string{"SERVER_MODE": "stock", "SERVER_CLIENT_KEY": "ip-port"},
-		"-maxclient", "3", "-maxtotal", "9", "-rate", "4", "-window", "2s", "-delay", "5ms", "-counter", "naive", "/srv")
+		"-maxclient", "3", "-maxtotal", "9", "-rate", "4", "-window", "2s", "-delay", "5ms", "-counter", "naive",
+		"-shed=false", "-headgrace", "1s", "-stall", "7s", "/srv")
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := c.Options(zerolog.Nop())
 	if o.Mode != server.Stock || o.ClientKey != clientid.ByIPPort || o.MaxPerClient != 3 || o.MaxTotal != 9 ||
 		o.RateLimit != 4 || o.RateWindow != 2*time.Second || o.Delay != 5*time.Millisecond || o.Counter != "naive" ||
-		o.Root != "/srv" || o.ReadTimeout != 10*time.Second || o.WriteTimeout != 30*time.Second || o.ShutdownGrace != 10*time.Second {
+		o.Root != "/srv" || o.ReadTimeout != 10*time.Second || o.WriteTimeout != 30*time.Second || o.ShutdownGrace != 10*time.Second ||
+		o.Shed || o.HeadGrace != time.Second || o.StallTimeout != 7*time.Second {
 		t.Fatalf("options %+v from %+v", o, c)
 	}
 }
@@ -73,7 +75,8 @@ func TestAllVariables(t *testing.T) {
 		"SERVER_RATE_LIMIT": "0", "SERVER_RATE_WINDOW": "2s", "SERVER_MODE": "sequential",
 		"SERVER_COUNTER": "naive", "SERVER_ADMIN_PORT": "0", "SERVER_READ_TIMEOUT": "1s",
 		"SERVER_WRITE_TIMEOUT": "2s", "SERVER_SHUTDOWN_GRACE": "3s", "SERVER_LOG_LEVEL": "debug",
-		"SERVER_LOG_FORMAT": "json", "SERVER_BACKLOG": "10",
+		"SERVER_LOG_FORMAT": "json", "SERVER_BACKLOG": "10", "SERVER_SHED": "false",
+		"SERVER_HEAD_GRACE": "3s", "SERVER_STALL_TIMEOUT": "4s",
 	}
 	c, err := load(t, env)
 	if err != nil {
@@ -82,7 +85,8 @@ func TestAllVariables(t *testing.T) {
 	if c.Host != "127.0.0.1" || c.Root != "/srv" || c.ClientKey != "ip-port" || c.RateLimit != 0 ||
 		c.RateWindow != 2*time.Second || c.Mode != "sequential" || c.Counter != "naive" || c.AdminPort != 0 ||
 		c.ReadTimeout != time.Second || c.WriteTimeout != 2*time.Second || c.ShutdownGrace != 3*time.Second ||
-		c.LogLevel != "debug" || c.LogFormat != "json" || c.Backlog != 10 {
+		c.LogLevel != "debug" || c.LogFormat != "json" || c.Backlog != 10 || c.Shed ||
+		c.HeadGrace != 3*time.Second || c.StallTimeout != 4*time.Second {
 		t.Fatalf("got %+v", c)
 	}
 	if c.AdminAddr() != "" {
@@ -129,6 +133,9 @@ func TestBadValues(t *testing.T) {
 		{env: map[string]string{"SERVER_BACKLOG": "-1"}, want: "SERVER_BACKLOG"},
 		{env: map[string]string{"SERVER_SHUTDOWN_GRACE": "-1s"}, want: "SERVER_SHUTDOWN_GRACE"},
 		{env: map[string]string{"SERVER_WRITE_TIMEOUT": "0s"}, want: "SERVER_WRITE_TIMEOUT"},
+		{env: map[string]string{"SERVER_SHED": "maybe"}, want: "SERVER_SHED"},
+		{args: []string{"-headgrace", "-1s"}, want: "-headgrace"},
+		{args: []string{"-stall", "0s"}, want: "-stall"},
 		{args: []string{"-rate", "-1"}, want: "-rate"},
 		{args: []string{"-delay", "-1s"}, want: "-delay"},
 		{args: []string{"-mode", "x"}, want: "-mode"},

@@ -120,13 +120,13 @@ func BenchmarkServe(b *testing.B) {
 			var c benchConn
 			if bc.name == "rate-limited" {
 				c.r.Reset(req)
-				h.Serve(&c, key) // spends the one request the window allows
+				h.Serve(&c, key, nil) // spends the one request the window allows
 			}
 			b.ReportAllocs()
 			for b.Loop() {
 				c.r.Reset(req)
 				c.written = 0
-				h.Serve(&c, key)
+				h.Serve(&c, key, nil)
 			}
 			if c.written < bc.wantBytes {
 				b.Fatalf("last response was %d bytes, want at least %d", c.written, bc.wantBytes)
@@ -141,7 +141,7 @@ func BenchmarkServe(b *testing.B) {
 			var c benchConn
 			for pb.Next() {
 				c.r.Reset(req)
-				h.Serve(&c, key)
+				h.Serve(&c, key, nil)
 			}
 		})
 	})

@@ -241,7 +241,7 @@ func TestCachedResponsesAreIdentical(t *testing.T) {
 	get := func(h *Handler, req string) string {
 		var c memConn
 		c.r.Reset([]byte(req))
-		h.Serve(&c, key)
+		h.Serve(&c, key, nil)
 		return c.w.String()
 	}
 	reqs := []string{"GET /a.html HTTP/1.0\r\n\r\n", "HEAD /a.html HTTP/1.0\r\n\r\n",

@@ -61,6 +61,24 @@ type Options struct {
 	// NoFileCache turns off the cache of small files' bytes (filecache.go),
 	// which never changes what is served; it exists to measure the cache.
 	NoFileCache bool
+	// StallTimeout: a response write that moves no byte for this long marks
+	// the connection stalled (Slot.Stalled), which lets a newcomer take its
+	// slot while the server is full. 0: never marked.
+	StallTimeout time.Duration
+}
+
+// Slot is the admitted connection's place under the server's caps, as the
+// handler reports to it (admit.Conn). A nil Slot is allowed: nothing is
+// reported and nothing can be shed.
+type Slot interface {
+	// HeadDone: the request head is complete and the connection is working.
+	// False: it was shed meanwhile, holds no slot, and must end.
+	HeadDone() bool
+	// Stalled: the response moves no more (true) or moves again (false).
+	// False: it was shed, and must end.
+	Stalled(stalled bool, now time.Time) bool
+	// Shed: it lost its slot to a newcomer.
+	Shed() bool
 }
 
 // Handler serves connections; it is safe for concurrent use.
@@ -96,19 +114,27 @@ type connState struct {
 	buf  []byte // file bodies and error responses
 	hd   []byte // response heads sent beside a body held in buf
 	head bool   // the request is a HEAD: error responses go without their body
+
+	slot    Slot
+	writeBy time.Time // the response's write deadline
 }
 
 // Serve handles c to completion and closes it. rateKey is the client's
-// identity for the rate limiter (always its IP, whatever the cap's key).
-func (h *Handler) Serve(c net.Conn, rateKey clientid.Key) {
+// identity for the rate limiter (always its IP, whatever the cap's key);
+// slot is told when the head is complete and when the response stalls.
+func (h *Handler) Serve(c net.Conn, rateKey clientid.Key, slot Slot) {
 	start := h.o.Now()
 
 	// Read: the deadline stops slow clients holding a connection slot.
 	_ = c.SetReadDeadline(start.Add(h.o.ReadTimeout))
+	if slot != nil && slot.Shed() {
+		// Shed before this deadline was set, which then undid the wake-up.
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+	}
 	// The pooled buffers (some 40 KB) are taken only once the request starts
 	// to arrive: until then the connection waits with a 512-byte buffer.
 	fb, first, _ := readFirst(c)
-	h.serveRequest(c, rateKey, start, first)
+	h.serveRequest(c, rateKey, slot, start, first)
 	putFirst(fb)
 }
 
@@ -118,14 +144,20 @@ func (h *Handler) Serve(c net.Conn, rateKey clientid.Key) {
 // connections (the locals of the whole request would push it to 4 KB).
 //
 //go:noinline
-func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, start time.Time, first []byte) {
+func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, slot Slot, start time.Time, first []byte) {
 	s := h.conns.Get().(*connState)
 	defer h.conns.Put(s)
 	s.pre = prefixed{p: first, r: c}
 	s.lr = io.LimitedReader{R: &s.pre, N: MaxHeadBytes}
 	s.br.Reset(&s.lr)
 	s.head = false
+	s.slot = slot
+	defer func() { s.slot = nil }()
 	req, err := http.ReadRequest(s.br)
+	if err == nil && slot != nil && !slot.HeadDone() {
+		// Shed while its head arrived: it holds no slot any more.
+		err = os.ErrDeadlineExceeded
+	}
 	if err != nil {
 		h.badRequest(c, s, err, start)
 		return
@@ -161,8 +193,56 @@ func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, start time.Time
 		}
 	}
 
-	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
+	s.writeBy = h.o.Now().Add(h.o.WriteTimeout)
+	_ = c.SetWriteDeadline(s.writeBy)
 	h.finish(c, s, req, start, h.serve(c, s, req))
+}
+
+// errShed ends a response whose connection lost its slot while stalled.
+var errShed = errors.New("connection shed while its response was stalled")
+
+// send performs one response write that may wait on a slow reader, through
+// write, which is called again after a time-out to go on where it stopped.
+// While a slot is watching, no attempt waits longer than StallTimeout: one
+// that moved no byte marks the connection stalled, one that moved some
+// marks it moving again. It gives up at the response's write deadline, or
+// once the connection was shed. The first attempt usually completes, and
+// then costs one deadline more than a plain write.
+func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (int64, error) {
+	watch := s.slot != nil && h.o.StallTimeout > 0
+	var total int64
+	stalled := false
+	for {
+		if watch {
+			_ = c.SetWriteDeadline(minTime(s.writeBy, h.o.Now().Add(h.o.StallTimeout)))
+		}
+		n, err := write()
+		total += n
+		if err == nil {
+			if stalled {
+				s.slot.Stalled(false, h.o.Now())
+			}
+			return total, nil
+		}
+		if !watch || !errors.Is(err, os.ErrDeadlineExceeded) || !h.o.Now().Before(s.writeBy) {
+			return total, err
+		}
+		if moving := n > 0; moving == stalled {
+			if !s.slot.Stalled(!moving, h.o.Now()) {
+				return total, errShed
+			}
+			stalled = !moving
+		} else if stalled && s.slot.Shed() {
+			return total, errShed
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // outcome is what a response was, for counting and logging.
@@ -238,8 +318,16 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	if _, err := c.Write(hd); err != nil || head {
 		return o
 	}
-	// io.Copy from an *os.File to a *net.TCPConn becomes sendfile(2).
-	o.bytes, _ = io.Copy(c, io.LimitReader(res.File, res.Size))
+	// io.Copy from an *os.File to a *net.TCPConn becomes sendfile(2), which
+	// after a time-out goes on from the file's offset and the limit left.
+	// Any other copy goes through a buffer whose unsent part a time-out
+	// would lose, so only a TCP connection is watched for stalls.
+	body := io.LimitReader(res.File, res.Size)
+	if _, ok := c.(*net.TCPConn); ok {
+		o.bytes, _ = h.send(c, s, func() (int64, error) { return io.Copy(c, body) })
+	} else {
+		o.bytes, _ = io.Copy(c, body)
+	}
 	return o
 }
 
@@ -258,8 +346,14 @@ func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool
 	}
 	hl := len(b)
 	b = append(b, e.body...)
-	if n, _ := c.Write(b); n > hl {
-		o.bytes = int64(n - hl)
+	rest := b
+	n, _ := h.send(c, s, func() (int64, error) {
+		n, err := c.Write(rest)
+		rest = rest[n:]
+		return int64(n), err
+	})
+	if n > int64(hl) {
+		o.bytes = n - int64(hl)
 	}
 	return o
 }
@@ -274,7 +368,9 @@ func (h *Handler) writeBody(c net.Conn, s *connState, path, ctype string, body [
 		return o
 	}
 	bufs := net.Buffers{hd, body}
-	n, _ := bufs.WriteTo(c) // writev: one syscall for head and body
+	// writev: one syscall for head and body; after a time-out WriteTo goes
+	// on with what is left of bufs.
+	n, _ := h.send(c, s, func() (int64, error) { return bufs.WriteTo(c) })
 	if n > int64(len(hd)) {
 		o.bytes = n - int64(len(hd))
 	}

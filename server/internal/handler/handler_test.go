@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,7 +125,7 @@ func (f *fixture) exchange(t *testing.T, method, raw string) (*http.Response, []
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.h.Serve(server, key)
+		f.h.Serve(server, key, nil)
 	}()
 	go func() {
 		_, _ = io.WriteString(client, raw)
@@ -310,7 +311,7 @@ func TestReadDeadline(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.h.Serve(server, key)
+		f.h.Serve(server, key, nil)
 	}()
 	if _, err := io.WriteString(client, "GET /a.html HTTP/1.0\r\n"); err != nil {
 		t.Fatal(err)
@@ -336,7 +337,7 @@ func TestSilentClose(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.h.Serve(server, key)
+		f.h.Serve(server, key, nil)
 	}()
 	client.Close()
 	<-done
@@ -382,4 +383,172 @@ func clip(b []byte) string {
 		return string(b[:120]) + "…"
 	}
 	return string(b)
+}
+
+// slotLog is a Slot that records what the handler reports.
+type slotLog struct {
+	mu       sync.Mutex
+	heads    int
+	stalls   []bool
+	shedHead bool // HeadDone answers that the connection was shed
+	shedNow  bool // the next Stalled(true) finds the connection shed
+	shed     bool
+}
+
+func (l *slotLog) HeadDone() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.heads++
+	if l.shedHead {
+		l.shed = true
+	}
+	return !l.shedHead
+}
+
+func (l *slotLog) Stalled(stalled bool, _ time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stalls = append(l.stalls, stalled)
+	if stalled && l.shedNow {
+		l.shed = true
+	}
+	return !l.shed
+}
+
+func (l *slotLog) Shed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.shed
+}
+
+// serveWith serves one connection over a pipe with slot, sending raw; the
+// caller reads from the returned client end.
+func serveWith(f *fixture, slot handler.Slot, raw string) (client net.Conn, done chan struct{}) {
+	client, server := net.Pipe()
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		f.h.Serve(server, key, slot)
+	}()
+	go func() { _, _ = io.WriteString(client, raw) }()
+	return client, done
+}
+
+// The head reported once complete; a connection shed while its head
+// arrived is answered 408 and served nothing.
+func TestSlotHead(t *testing.T) {
+	site, _ := testSite(t)
+	f := newFixture(t, site, nil)
+	var l slotLog
+	client, done := serveWith(f, &l, "GET /a.html HTTP/1.0\r\n\r\n")
+	got, _ := io.ReadAll(client)
+	<-done
+	if !strings.HasPrefix(string(got), "HTTP/1.0 200 ") || l.heads != 1 {
+		t.Fatalf("got %q, HeadDone called %d times", clip(got), l.heads)
+	}
+
+	shed := slotLog{shedHead: true}
+	client, done = serveWith(f, &shed, "GET /a.html HTTP/1.0\r\n\r\n")
+	got, _ = io.ReadAll(client)
+	<-done
+	if !strings.HasPrefix(string(got), "HTTP/1.0 408 ") || f.hits.Get("/a.html") != 1 {
+		t.Fatalf("shed during its head: got %q, hits %d", clip(got), f.hits.Get("/a.html"))
+	}
+}
+
+// tcpServe serves one connection over loopback TCP, from a client whose
+// receive buffer is small, so that a reader that stops reading stalls the
+// response within a few KiB; raw is sent at once.
+func tcpServe(t *testing.T, f *fixture, slot handler.Slot, raw string) (client *net.TCPConn, done chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = setRcvbuf(fd, 4096) })
+	}}
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		f.h.Serve(server, key, slot)
+	}()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c.(*net.TCPConn), done
+}
+
+// largeSite serves one 4 MiB file, far more than loopback's socket buffers
+// hold for a small receive window.
+func largeSite(t *testing.T) *static.Site {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "large.bin"), bytes.Repeat([]byte("0123456789abcdef"), 1<<18), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	site, err := static.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { site.Close() })
+	return site
+}
+
+// A reader that takes nothing for longer than the stall timeout is
+// reported stalled, then moving once it reads; the response arrives whole.
+func TestSlotStalledThenMoving(t *testing.T) {
+	f := newFixture(t, largeSite(t), func(o *handler.Options) { o.StallTimeout = 100 * time.Millisecond })
+	var l slotLog
+	client, done := tcpServe(t, f, &l, "GET /large.bin HTTP/1.0\r\n\r\n")
+	time.Sleep(600 * time.Millisecond) // read nothing
+	_ = client.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	<-done
+	if err != nil || n != 4<<20 {
+		t.Fatalf("body %d bytes, %v; want 4 MiB", n, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.stalls) < 2 || !l.stalls[0] || l.stalls[len(l.stalls)-1] {
+		t.Fatalf("stall reports %v; want stalled first, moving last", l.stalls)
+	}
+}
+
+// A stalled connection that was shed stops sending at once.
+func TestSlotShedWhileStalled(t *testing.T) {
+	f := newFixture(t, largeSite(t), func(o *handler.Options) {
+		o.StallTimeout = 100 * time.Millisecond
+		o.WriteTimeout = time.Minute
+	})
+	l := slotLog{shedNow: true}
+	begin := time.Now()
+	client, done := tcpServe(t, f, &l, "GET /large.bin HTTP/1.0\r\n\r\n")
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler kept waiting on a shed connection")
+	}
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Errorf("stopped %v after the start, with a 100 ms stall timeout", d)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.Copy(io.Discard, client)
+	if got >= 4<<20 {
+		t.Fatalf("a shed connection got the whole response (%d bytes)", got)
+	}
 }

@@ -18,7 +18,7 @@ const maxAcceptBackoff = time.Second
 // modes: accept, decide admission at once, refuse or hand the admitted
 // connection to dispatch, which must call serveConn. It returns when ctx is
 // done or accepting fails for good.
-func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, dispatch func(c net.Conn, key, rateKey clientid.Key)) error {
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, dispatch func(c net.Conn, slot *admit.Conn, rateKey clientid.Key)) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var backoff time.Duration
@@ -47,12 +47,16 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, dispatch func(
 		backoff = 0
 
 		key, rateKey := s.keys(c.RemoteAddr())
-		switch v := s.admit.Admit(key); v {
+		slot, v, shed := s.admit.AdmitConn(key, c, time.Now())
+		if shed.Peer != nil {
+			s.shed(shed)
+		}
+		switch v {
 		case admit.Admitted:
 			s.report(c, StateAdmitted)
 			s.track(c, true)
 			s.wg.Add(1)
-			dispatch(c, key, rateKey)
+			dispatch(c, slot, rateKey)
 		case admit.RefusedTotal:
 			s.report(c, StateRefusedTotal)
 			s.refusals.refuse(c, v, key)
@@ -64,13 +68,25 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, dispatch func(
 }
 
 // serveConn is the admitted connection's life; the release runs exactly once
-// whichever way it ends.
-func (s *Server) serveConn(c net.Conn, key, rateKey clientid.Key) {
+// whichever way it ends (and does nothing if the slot was shed).
+func (s *Server) serveConn(c net.Conn, slot *admit.Conn, rateKey clientid.Key) {
 	defer s.wg.Done()
 	defer s.report(c, StateClosed)
-	defer s.admit.Release(key)
+	defer slot.Release()
 	defer s.track(c, false)
-	s.handler.Serve(c, rateKey)
+	s.handler.Serve(c, rateKey, slot)
+}
+
+// shed reports a connection that lost its slot to a newcomer; the admitter
+// has woken it already.
+func (s *Server) shed(sh admit.Shed) {
+	if c, ok := sh.Peer.(net.Conn); ok {
+		s.report(c, StateShed)
+	}
+	if e := s.refusalLog.Info(); e != nil {
+		e.Str("client", sh.Key.String()).Str("reason", sh.Reason).Dur("idle", sh.Idle).
+			Msg("connection shed for a newcomer")
+	}
 }
 
 // finish is the graceful end of an accept loop's mode: wait for handlers up

@@ -46,6 +46,16 @@ type Options struct {
 	WriteTimeout  time.Duration // for the response
 	ShutdownGrace time.Duration // in-flight requests' time to finish after Serve's ctx ends
 
+	// Shedding (admit/shed.go): when the total cap is full, a newcomer may
+	// take the slot of an idle connection, one that has not delivered its
+	// head or whose response has stopped moving. HeadGrace protects a
+	// client's only pending connection that long; StallTimeout is how long
+	// a response may move no byte before its connection counts as idle. A
+	// client that lost a connection cannot shed others for ReadTimeout.
+	Shed         bool
+	HeadGrace    time.Duration
+	StallTimeout time.Duration
+
 	Log zerolog.Logger
 
 	// ConnState, when set, is called as a connection on the main listener
@@ -69,6 +79,10 @@ const (
 	StateRefusedClient
 	// StateClosed: an admitted connection ended and released its slot.
 	StateClosed
+	// StateShed: an idle admitted connection lost its slot to a newcomer
+	// (reported on the accept goroutine, before the newcomer's
+	// StateAdmitted); it ends with a 408 or a cut-off response.
+	StateShed
 )
 
 func (s ConnState) String() string {
@@ -81,6 +95,8 @@ func (s ConnState) String() string {
 		return "refused_client_cap"
 	case StateClosed:
 		return "closed"
+	case StateShed:
+		return "shed"
 	}
 	return fmt.Sprintf("ConnState(%d)", uint8(s))
 }
@@ -108,6 +124,9 @@ func (o Options) validate() error {
 	}
 	if o.ShutdownGrace < 0 {
 		bad("shutdown grace must be >= 0, got %v", o.ShutdownGrace)
+	}
+	if o.Shed && (o.HeadGrace < 0 || o.StallTimeout <= 0) {
+		bad("shedding needs a head grace >= 0 and a stall timeout > 0, got %v and %v", o.HeadGrace, o.StallTimeout)
 	}
 	return errors.Join(errs...)
 }
@@ -166,6 +185,9 @@ func New(o Options) (*Server, error) {
 	if !o.Mode.limited() {
 		s.admit = admit.New(0, 0) // only connections are tracked
 	}
+	if o.Shed && o.Mode.limited() {
+		s.admit.SetShedding(admit.Shedding{On: true, HeadGrace: o.HeadGrace, Penalty: o.ReadTimeout})
+	}
 	s.refusals = newRefusals(o.MaxTotal, o.MaxPerClient, s.refusalLog)
 	var lim *ratelimit.Limiter
 	if o.RateLimit > 0 {
@@ -182,8 +204,16 @@ func New(o Options) (*Server, error) {
 		Log:          o.Log,
 		RefusalLog:   s.refusalLog,
 		Stop:         s.hardStop,
+		StallTimeout: stallTimeout(o),
 	})
 	return s, nil
+}
+
+func stallTimeout(o Options) time.Duration {
+	if !o.Shed {
+		return 0
+	}
+	return o.StallTimeout
 }
 
 // Close releases the served directory.
@@ -269,6 +299,7 @@ func (s *Server) Stats() admin.Stats {
 			Active: a.Active, Peak: a.Peak, PeakPerClient: a.PeakPerClient, Accepted: a.Accepted,
 			RejectedTotalCap: a.RejectedTotal, RejectedClientCap: a.RejectedClient,
 			RefusalsUnlingered: unlingered, RefusalsUnwritten: unwritten, AcceptErrors: s.acceptErrs.Load(),
+			ShedPending: a.ShedPending, ShedStalled: a.ShedStalled, Idle: a.Idle,
 		},
 		Clients: a.Clients,
 		Requests: admin.Requests{

@@ -229,8 +229,10 @@ func TestHitsCountOnlyServedPaths(t *testing.T) {
 
 // The per-client and total caps are exact, refused clients read a complete
 // 503, admitted connections still work, and everything returns to zero.
+// (Shedding is off: the held connections are idle, and TestShedding shows
+// what shedding does with them.)
 func TestConnectionCaps(t *testing.T) {
-	r := start(t, func(c *server.Options) { c.MaxPerClient = 3; c.MaxTotal = 5 })
+	r := start(t, func(c *server.Options) { c.MaxPerClient = 3; c.MaxTotal = 5; c.Shed = false })
 	var held []net.Conn
 	for i := 0; i < 3; i++ {
 		held = append(held, r.hold(t, 2))
@@ -730,4 +732,45 @@ func TestRefusalWithoutReset(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With the total cap full of connections that sent no head, a newcomer
+// from another address takes the slot of the oldest idle connection of the
+// client holding the most, which is answered 408; ConnState and /stats say
+// so, and every slot still comes back.
+func TestShedding(t *testing.T) {
+	var shedSeen atomic.Int32
+	r := start(t, func(c *server.Options) {
+		c.MaxPerClient, c.MaxTotal = 4, 5
+		c.ConnState = func(_ net.Conn, st server.ConnState) {
+			if st == server.StateShed {
+				shedSeen.Add(1)
+			}
+		}
+	})
+	var held []net.Conn
+	for range 3 {
+		held = append(held, r.hold(t, 2))
+	}
+	held = append(held, r.hold(t, 3), r.hold(t, 3))
+	if rp := r.get(t, 4, "/a.html"); rp.Status != 200 {
+		t.Fatalf("newcomer with the cap full of idle connections: %d", rp.Status)
+	}
+	// The oldest of 127.0.0.2's connections (it held three idle, the
+	// newcomer none) was shed: it reads a 408 at once.
+	rp := readReply(t, held[0])
+	if rp.Status != 408 {
+		t.Fatalf("shed connection read %d, want 408", rp.Status)
+	}
+	st := r.Stats()
+	if st.Connections.ShedPending != 1 || shedSeen.Load() != 1 || st.Clients["127.0.0.2"] != 2 {
+		t.Errorf("after shedding: %+v, clients %v, ConnState saw %d", st.Connections, st.Clients, shedSeen.Load())
+	}
+	for _, c := range held[1:] {
+		c.Close()
+	}
+	eventually(t, "counters back to zero", func() bool {
+		s := r.Stats()
+		return s.Connections.Active == 0 && len(s.Clients) == 0 && s.Connections.Idle == 0
+	})
 }
