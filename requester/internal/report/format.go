@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,29 +23,40 @@ const (
 	HTML Format = "html"
 )
 
+// writers is every file format: the one place that says which extension
+// gets which encoder.
+var writers = map[string]struct {
+	format Format
+	write  func(io.Writer, Report) error
+}{
+	".json": {JSON, WriteJSON},
+	".csv":  {CSV, WriteCSV},
+	".html": {HTML, WriteHTML},
+	".htm":  {HTML, WriteHTML},
+}
+
+// extensions lists the extensions the requester can write, for messages.
+func extensions() string {
+	exts := slices.Sorted(maps.Keys(writers))
+	return strings.Join(exts, ", ")
+}
+
 // FormatOf picks the format from a file name's extension, so that a wrong
 // name fails before a long run instead of after it.
 func FormatOf(path string) (Format, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".json":
-		return JSON, nil
-	case ".csv":
-		return CSV, nil
-	case ".html", ".htm":
-		return HTML, nil
+	w, ok := writers[strings.ToLower(filepath.Ext(path))]
+	if !ok {
+		return "", fmt.Errorf("cannot tell the format of %q: use a file name ending in one of %s", path, extensions())
 	}
-	return "", fmt.Errorf("cannot tell the format of %q: use a .json, .csv or .html file name", path)
+	return w.format, nil
 }
 
 // Encode writes rep to w in format f.
 func Encode(w io.Writer, f Format, rep Report) error {
-	switch f {
-	case JSON:
-		return WriteJSON(w, rep)
-	case CSV:
-		return WriteCSV(w, rep)
-	case HTML:
-		return WriteHTML(w, rep)
+	for _, wr := range writers {
+		if wr.format == f {
+			return wr.write(w, rep)
+		}
 	}
 	return fmt.Errorf("unknown format %q", f)
 }

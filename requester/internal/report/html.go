@@ -1,6 +1,7 @@
 package report
 
 import (
+	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
@@ -14,6 +15,9 @@ import (
 // The page is one file with inline CSS and inline SVG: no script, font,
 // image or style sheet is loaded from anywhere, so it opens the same offline,
 // from a CI artefact or from a mail.
+
+// now is the clock of the page's "Generated" line; golden tests fix it.
+var now = time.Now
 
 // classColors colour the outcome classes in every chart, in outcomeOrder.
 var classColors = map[string]string{
@@ -61,7 +65,7 @@ type legendItem struct{ Name, Color string }
 
 // WriteHTML writes the report as a self-contained HTML page.
 func WriteHTML(w io.Writer, rep Report) error {
-	page := htmlPage{Report: rep, Generated: time.Now().Format(time.RFC1123)}
+	page := htmlPage{Report: rep, Generated: now().Format(time.RFC1123)}
 	for _, name := range outcomeOrder {
 		page.Legend = append(page.Legend, legendItem{name, classColors[name]})
 	}
@@ -307,76 +311,12 @@ func shortMs(v float64) string {
 	return strconv.FormatFloat(v, 'f', 3, 64)
 }
 
+// page.html.tmpl is the page: markup and CSS in a file of its own, where an
+// editor knows them for what they are.
+//
+//go:embed page.html.tmpl
+var pageSource string
+
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"f3": f3,
-}).Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>httplab requester report</title>
-<style>
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1d1d1f; background: #fff; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-h2 { font-size: 18px; margin: 36px 0 8px; padding-top: 12px; border-top: 2px solid #ddd; }
-h3 { font-size: 15px; margin: 20px 0 6px; }
-.meta, .note { color: #555; }
-.legend span { display: inline-block; margin-right: 16px; }
-.legend i { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: -1px; border-radius: 2px; }
-.legend i.planned { width: 2px; background: #111; }
-pre.tables { font: 12px/1.3 ui-monospace, "DejaVu Sans Mono", monospace; background: #f7f7f9; padding: 12px; overflow-x: auto; }
-svg.chart { display: block; max-width: 100%; height: auto; }
-svg .plot { fill: #fafafa; stroke: #ccc; }
-svg .grid { stroke: #e6e6e6; }
-svg .planned { stroke: #222; stroke-width: 1; stroke-opacity: .6; }
-svg .sequential { fill: #888; }
-svg .concurrent { fill: #2e9e44; }
-svg text { font: 11px system-ui, sans-serif; fill: #444; }
-svg text.axis { font-size: 12px; fill: #222; }
-svg text.vertical { writing-mode: vertical-rl; }
-table { border-collapse: collapse; font-size: 12px; margin: 6px 0 12px; }
-th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: right; }
-th { background: #f0f0f3; }
-td.l { text-align: left; }
-</style>
-</head>
-<body>
-<h1>httplab requester report</h1>
-<p class="meta">Generated {{.Generated}}. {{len .Runs}} run(s). Each request is one HTTP/1.0 connection; latency runs from the actual send to the complete response; lateness is the actual send minus the planned send.</p>
-<p class="legend">{{range .Legend}}<span><i style="background:{{.Color}}"></i>{{.Name}}</span>{{end}}<span><i class="planned"></i>planned send time</span></p>
-
-<h2>Summary</h2>
-{{if .Speedups}}<h3>Sequential against concurrent wall time</h3>
-{{.Speedups}}{{end}}
-<pre class="tables">{{.Text}}</pre>
-
-{{range .Runs}}
-<h2>{{.Target}} · {{.Mode}}</h2>
-<p class="meta">{{.Sent}} of {{.Requests}} requests sent{{if .Interrupted}} (interrupted){{end}},
-planned over {{f3 .SpreadS}} s, in-flight cap {{if .Concurrency}}{{.Concurrency}}{{else}}none{{end}},
-peak in flight {{.PeakInFlight}}, wall time {{f3 .WallS}} s, {{printf "%.1f" .ThroughputRPS}} req/s.</p>
-<h3>Phases (ms) from each request's start</h3>
-<table>
-<tr><th>phase</th><th>count</th><th>min</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>
-{{range .Phases}}<tr><td class="l">{{.Name}}</td><td>{{.Stats.Count}}</td><td>{{f3 .Stats.Min}}</td><td>{{f3 .Stats.Mean}}</td><td>{{f3 .Stats.P50}}</td><td>{{f3 .Stats.P90}}</td><td>{{f3 .Stats.P99}}</td><td>{{f3 .Stats.Max}}</td></tr>
-{{end}}</table>
-<h3>Timeline: each request from send to end</h3>
-{{.TimelineSVG}}
-<h3>Latency histogram</h3>
-{{.HistogramSVG}}
-<h3>Outcomes per second</h3>
-{{.PerSecondSVG}}
-<table>
-<tr><th>second</th><th>sent</th><th>200</th><th>429</th><th>503</th><th>other</th><th>errors</th></tr>
-{{range .PerSecond}}<tr><td>{{.Second}}</td><td>{{.Sent}}</td><td>{{.OK}}</td><td>{{.S429}}</td><td>{{.S503}}</td><td>{{.Other}}</td><td>{{.Errors}}</td></tr>
-{{end}}</table>
-{{if .ShowRequests}}
-<h3>Requests</h3>
-<table>
-<tr><th>seq</th><th>url</th><th>local addr</th><th>planned ms</th><th>sent ms</th><th>end ms</th><th>connect ms</th><th>first byte ms</th><th>latency ms</th><th>late ms</th><th>outcome</th><th>bytes</th>{{if .Details}}<th>detail</th>{{end}}</tr>
-{{$details := .Details}}{{range .Results}}<tr><td>{{.Seq}}</td><td class="l">{{.URL}}</td><td class="l">{{.LocalAddr}}</td><td>{{f3 .ScheduledMs}}</td><td>{{f3 .StartMs}}</td><td>{{f3 .EndMs}}</td><td>{{f3 .ConnectMs}}</td><td>{{f3 .FirstByteMs}}</td><td>{{f3 .LatencyMs}}</td><td>{{f3 .LatenessMs}}</td><td>{{.Outcome}}</td><td>{{.Bytes}}</td>{{if $details}}<td class="l">{{.Detail}}</td>{{end}}</tr>
-{{end}}</table>
-{{end}}
-{{end}}
-</body>
-</html>
-`))
+}).Parse(pageSource))

@@ -49,8 +49,8 @@ func sampleRuns() []load.Run {
 	}
 	began := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return []load.Run{
-		{Target: target, Mode: load.Sequential, Requests: 10, Concurrency: 1, Began: began, Wall: 200 * msec, Results: seq},
-		{Target: target, Mode: load.Concurrent, Requests: 10, Concurrency: 0, Began: began, Wall: 25 * msec, Results: conc},
+		{Target: target, Address: "127.0.0.1:8080", Mode: load.Sequential, Requests: 10, Concurrency: 1, Began: began, Wall: 200 * msec, Results: seq},
+		{Target: target, Address: "127.0.0.1:8080", Mode: load.Concurrent, Requests: 10, Concurrency: 0, Began: began, Wall: 25 * msec, Results: conc},
 	}
 }
 
