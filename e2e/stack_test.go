@@ -26,6 +26,9 @@ type stack struct {
 	root    string   // repository root: docker-compose.yml, Dockerfiles, content/
 	project string
 	env     map[string]string // every variable the compose file reads, set explicitly
+	// asTyped leaves out the --profile flags run adds by default, so that a command runs exactly
+	// as a user types it (the quick start's).
+	asTyped bool
 }
 
 // report is the part of the requester's -json report these tests read.
@@ -179,12 +182,7 @@ func (s *stack) environ() []string {
 func (s *stack) run(ctx context.Context, timeout time.Duration, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	full := append(append([]string{}, s.compose[1:]...), "-p", s.project, "-f", "docker-compose.yml",
-		"--profile", "requester", "--profile", "compare")
-	full = append(full, args...)
-	cmd := exec.CommandContext(ctx, s.compose[0], full...)
-	cmd.Dir = s.root
-	cmd.Env = s.environ()
+	cmd := s.command(ctx, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
@@ -194,6 +192,19 @@ func (s *stack) run(ctx context.Context, timeout time.Duration, args ...string) 
 			tail(o.String(), 3000), tail(e.String(), 2000))
 	}
 	return o.String(), e.String(), err
+}
+
+// command is one compose command for the project, not started.
+func (s *stack) command(ctx context.Context, args ...string) *exec.Cmd {
+	full := append(append([]string{}, s.compose[1:]...), "-p", s.project, "-f", "docker-compose.yml")
+	if !s.asTyped {
+		full = append(full, "--profile", "compare")
+	}
+	full = append(full, args...)
+	cmd := exec.CommandContext(ctx, s.compose[0], full...)
+	cmd.Dir = s.root
+	cmd.Env = s.environ()
+	return cmd
 }
 
 func (s *stack) must(timeout time.Duration, args ...string) string {
@@ -244,7 +255,13 @@ func (s *stack) container(service string) string {
 func (s *stack) up(services ...string) {
 	s.t.Helper()
 	s.must(3*time.Minute, append([]string{"up", "-d"}, services...)...)
-	deadline := time.Now().Add(90 * time.Second)
+	s.waitHealthy(90*time.Second, services...)
+}
+
+// waitHealthy waits until each service's container reports healthy.
+func (s *stack) waitHealthy(within time.Duration, services ...string) {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
 	for _, svc := range services {
 		id := s.container(svc)
 		for {
@@ -308,14 +325,7 @@ func (s *stack) waitStats(adminURL string, within time.Duration, what string, ok
 // seconds.
 func (s *stack) build(services ...string) {
 	s.t.Helper()
-	if exec.Command("docker", "image", "inspect", "golang:1.26").Run() != nil {
-		s.t.Log("golang:1.26 missing: making it with scripts/docker-base-images.sh")
-		cmd := exec.Command("sh", filepath.Join(s.root, "scripts", "docker-base-images.sh"))
-		cmd.Dir = s.root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			s.t.Fatalf("scripts/docker-base-images.sh: %v\n%s", err, tail(string(out), 3000))
-		}
-	}
+	s.baseImage()
 	args := []string{"build"}
 	// The classic builder (compose 1.29) keeps the container of a failed step unless told not to;
 	// BuildKit (v2) makes none and has no such flag.
@@ -328,6 +338,19 @@ func (s *stack) build(services ...string) {
 		s.t.Fatalf("%v\nEach module is built on its own (GOWORK=off): check `cd server && GOWORK=off go build .` and the same in requester/", err)
 	}
 	s.t.Logf("images built in %.1f s", time.Since(start).Seconds())
+}
+
+// baseImage makes the Dockerfiles' base image where it is missing (offline machines).
+func (s *stack) baseImage() {
+	s.t.Helper()
+	if exec.Command("docker", "image", "inspect", "golang:1.26").Run() != nil {
+		s.t.Log("golang:1.26 missing: making it with scripts/docker-base-images.sh")
+		cmd := exec.Command("sh", filepath.Join(s.root, "scripts", "docker-base-images.sh"))
+		cmd.Dir = s.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			s.t.Fatalf("scripts/docker-base-images.sh: %v\n%s", err, tail(string(out), 3000))
+		}
+	}
 }
 
 // images lists the project's image IDs by service; compose 1.29 names them PROJECT_SERVICE,
