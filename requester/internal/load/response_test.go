@@ -150,3 +150,33 @@ func TestResponseMemoryIsBounded(t *testing.T) {
 		t.Errorf("%v allocations feeding a long head", allocs)
 	}
 }
+
+// However a response is cut into reads, the parser reaches the same
+// verdict, and it never counts more body bytes than it was given.
+func FuzzResponse(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nbody",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+		"SSH-2.0-x\r\n",
+		"HTTP/1.0 204 No Content\r\n\r\n",
+		"",
+	} {
+		f.Add([]byte(seed), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, step uint8) {
+		whole := feedAll(string(raw), len(raw)+1)
+		cut := feedAll(string(raw), int(step%16)+1)
+		if whole.status != cut.status || whole.err != cut.err || whole.bytes != cut.bytes {
+			t.Errorf("whole: %d %q %d bytes %q; in pieces of %d: %d %q %d bytes %q",
+				whole.status, whole.err, whole.bytes, whole.detail, step%16+1, cut.status, cut.err, cut.bytes, cut.detail)
+		}
+		if whole.bytes > int64(len(raw)) || whole.bytes < 0 {
+			t.Errorf("%d body bytes from %d bytes of input", whole.bytes, len(raw))
+		}
+		if (whole.err == NoError) == (whole.status == 0) {
+			t.Errorf("status %d with error %q", whole.status, whole.err)
+		}
+	})
+}
