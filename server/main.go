@@ -60,13 +60,17 @@ func run(args []string, stderr io.Writer) int {
 	}
 	var adminSrv *http.Server
 	var adminLn net.Listener
+	var dash *admin.Admin
 	if addr := cfg.AdminAddr(); addr != "" {
 		if adminLn, err = net.Listen("tcp", addr); err != nil {
 			ln.Close()
 			fmt.Fprintf(stderr, "server: listen on %s (-adminport / SERVER_ADMIN_PORT): %v\n", addr, err)
 			return 1
 		}
-		adminSrv = &http.Server{Handler: admin.Handler(srv.Stats), ReadHeaderTimeout: 5 * time.Second}
+		// The dashboard's streams are long responses, so no WriteTimeout here: each stream bounds
+		// its own writes, and their number (admin.DefaultMaxStreams).
+		dash = admin.New(admin.Options{Stats: srv.Stats, RateWindows: srv.RateWindows})
+		adminSrv = &http.Server{Handler: dash, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 	}
 
 	log.Info().Str("addr", ln.Addr().String()).Str("admin", cfg.AdminAddr()).Str("root", cfg.Root).
@@ -80,6 +84,7 @@ func run(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if adminSrv != nil {
+		go func() { _ = dash.Run(ctx) }() // ends the dashboard's streams when ctx ends
 		go func() {
 			if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("admin listener failed")

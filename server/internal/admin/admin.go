@@ -1,6 +1,8 @@
-// Package admin serves the admin listener: /healthz, /stats (JSON) and
-// /metrics (Prometheus). Both documents are built from one snapshot taken at
-// request time, so the serving hot path pays nothing for them.
+// Package admin serves the admin listener: /healthz, /stats (JSON),
+// /metrics (Prometheus), and the live dashboard: GET / (one self-contained
+// page, readable without JavaScript) and GET /live (its server-sent events).
+// Every document is built from one snapshot taken at request time, or once a
+// second and once per frame by the sampler (Run), never on the serving path.
 package admin
 
 import (
@@ -61,9 +63,15 @@ type Limits struct {
 	RateKeys     int     `json:"rate_keys_tracked"`
 }
 
-// Handler returns the admin mux. stats is called once per /stats request and
-// once per /metrics scrape.
-func Handler(stats func() Stats) http.Handler {
+// Handler returns the admin handler without the sampler: /healthz, /stats,
+// /metrics, and the dashboard as a static page. New and Run make it live.
+func Handler(stats func() Stats) http.Handler { return New(Options{Stats: stats}) }
+
+// routes: stats is called once per /stats request and once per /metrics
+// scrape; the dashboard's page once per load, its frames once per Interval
+// while a stream is open.
+func (a *Admin) routes() *http.ServeMux {
+	stats := a.o.Stats
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -82,10 +90,7 @@ func Handler(stats func() Stats) http.Handler {
 		_ = enc.Encode(stats())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(`<!DOCTYPE html><title>httplab admin</title><h1>httplab admin</h1>
-<ul><li><a href="/healthz">/healthz</a></li><li><a href="/stats">/stats</a></li><li><a href="/metrics">/metrics</a></li></ul>`))
-	})
+	mux.HandleFunc("GET /{$}", a.page)
+	mux.HandleFunc("GET /live", a.live)
 	return mux
 }
