@@ -297,21 +297,44 @@ func startChromium(t *testing.T, bin string) *cdp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Not t.TempDir: Chromium's helper processes may still write to their profile for a moment
+	// after the browser exits, which would fail the test's own cleanup.
+	profile, err := os.MkdirTemp("", "httplab-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--disable-extensions", "--remote-debugging-pipe", "--user-data-dir="+t.TempDir(), "about:blank")
+		"--disable-extensions", "--remote-debugging-pipe", "--user-data-dir="+profile, "about:blank")
 	cmd.ExtraFiles = []*os.File{toR, fromW}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(profile)
 		t.Skipf("Chromium (%s) does not start: %v", bin, err)
 	}
 	toR.Close()
 	fromW.Close()
+	c := &cdp{t: t, to: toW, from: bufio.NewReader(fromR)}
 	t.Cleanup(func() {
+		// Browser.close ends it and its helpers; the pipe's end does too, if that failed.
+		msg, _ := json.Marshal(map[string]any{"id": 1 << 30, "method": "Browser.close"})
+		_, _ = toW.Write(append(msg, 0))
 		toW.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 		fromR.Close()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
-	return &cdp{t: t, to: toW, from: bufio.NewReader(fromR)}
+	return c
 }
 
 // call sends one command and waits for its answer, skipping events.
