@@ -23,7 +23,9 @@ import (
 // Which idle connection loses its slot, and to whom:
 //
 //  1. Fairness: the oldest idle connection of a client that holds at least
-//     two more idle connections than the newcomer's client. An attacker
+//     two more idle connections than the newcomer's client. (A pending
+//     connection must be idle at least MinIdle: under load, a head that
+//     has arrived may not have been read yet.) An attacker
 //     holding many idle slots loses them to anyone holding fewer; two
 //     attackers of equal share cannot shed each other, so their
 //     reconnections cannot churn.
@@ -36,6 +38,11 @@ import (
 //     Penalty may not shed anyone. An attacker whose connection was shed
 //     and who reconnects at once gets a 503, instead of shedding the next
 //     idle connection, and so on round the whole table.
+//  4. Nor may a client the rate limiter would refuse now: its request would
+//     only get a 429, so it does not deserve another's slot.
+//
+// And a reserve: the last few slots of the total cap go only to clients
+// holding no idle connection and not penalized (Reserve).
 //
 // A connection that is working (its head arrived, its response is being
 // made or is moving) is never shed.
@@ -45,6 +52,21 @@ type Shedding struct {
 	On        bool
 	HeadGrace time.Duration // a client's only pending connection is safe this long
 	Penalty   time.Duration // a client that lost a connection cannot shed others this long
+	// Reserve: the last Reserve slots of the total cap go only to clients
+	// that hold no idle connection and are not penalized. Attackers holding
+	// idle connections, or just shed, cannot take the slots that free up as
+	// the last of them, so a polite client finds one free without shedding,
+	// and turnover cannot hand every slot back to them.
+	Reserve int
+	// MinIdle: no pending connection younger than this is shed, whatever its
+	// client holds: a head that has arrived may simply not have been read
+	// yet by a busy server.
+	MinIdle time.Duration
+	// RateFull, when set, says whether the rate limiter would refuse the
+	// client's next request now: such a newcomer sheds nobody, since its
+	// request would only be answered 429. Without it a connection flood
+	// from a few addresses would churn through every idle slot.
+	RateFull func(clientid.Key, time.Time) bool
 }
 
 // maxPenalized bounds the table of recently shed clients. Past it, expired
@@ -104,6 +126,12 @@ func (a *Admitter) SetShedding(s Shedding) {
 // happened to it.
 func (a *Admitter) AdmitConn(k clientid.Key, peer Waker, now time.Time) (c *Conn, v Verdict, shed Shed) {
 	a.mu.Lock()
+	if a.shedding.On && a.maxTotal > 0 && a.active < a.maxTotal && a.active >= a.maxTotal-a.shedding.Reserve &&
+		(a.perClient[k].idle > 0 || a.penalizedLocked(k, now)) {
+		a.rejTotal++
+		a.mu.Unlock()
+		return nil, RefusedTotal, Shed{}
+	}
 	if a.shedding.On && a.maxTotal > 0 && a.active >= a.maxTotal &&
 		(a.maxPerClient == 0 || a.perClient[k].n < a.maxPerClient) {
 		if victim := a.victimLocked(k, now); victim != nil {
@@ -123,15 +151,34 @@ func (a *Admitter) AdmitConn(k clientid.Key, peer Waker, now time.Time) (c *Conn
 	return c, v, shed
 }
 
+// penalizedLocked reports whether k lost a connection to shedding within
+// the last Penalty.
+func (a *Admitter) penalizedLocked(k clientid.Key, now time.Time) bool {
+	at, ok := a.shedAt[k]
+	if !ok {
+		return false
+	}
+	if now.Sub(at) < a.shedding.Penalty {
+		return true
+	}
+	delete(a.shedAt, k)
+	return false
+}
+
 func (a *Admitter) victimLocked(k clientid.Key, now time.Time) *Conn {
-	if at, ok := a.shedAt[k]; ok {
-		if now.Sub(at) < a.shedding.Penalty {
-			return nil
-		}
-		delete(a.shedAt, k)
+	if a.penalizedLocked(k, now) {
+		return nil
+	}
+	if a.shedding.RateFull != nil && a.shedding.RateFull(k, now) {
+		return nil
 	}
 	mine := a.perClient[k].idle
+	// The list is oldest first, stalled connections by when they stalled.
 	for c := a.idleHead; c != nil; c = c.next {
+		stalled := c.state.Load() == stateStalled
+		if !stalled && now.Sub(c.since) < a.shedding.MinIdle {
+			continue
+		}
 		if a.perClient[c.key].idle >= mine+2 {
 			return c
 		}
@@ -140,7 +187,7 @@ func (a *Admitter) victimLocked(k clientid.Key, now time.Time) *Conn {
 		return nil
 	}
 	for c := a.idleHead; c != nil; c = c.next {
-		if c.state.Load() == stateStalled || now.Sub(c.since) >= a.shedding.HeadGrace {
+		if c.state.Load() == stateStalled || now.Sub(c.since) >= max(a.shedding.HeadGrace, a.shedding.MinIdle) {
 			return c
 		}
 	}

@@ -309,7 +309,73 @@ func TestShedHammer(t *testing.T) {
 	if s.Active != 0 || len(s.Clients) != 0 || s.Idle != 0 || s.Spurious != 0 || a.idleHead != nil {
 		t.Fatalf("not back to zero: %+v", s)
 	}
-	if s.ShedPending == 0 || s.ShedStalled == 0 {
+	if s.ShedPending+s.ShedStalled == 0 {
 		t.Fatalf("nothing shed, the test proves nothing: %+v", s)
+	}
+}
+
+// A client the rate limiter would refuse sheds nobody.
+func TestRateFullShedsNobody(t *testing.T) {
+	a := New(2, 2)
+	full := key(9)
+	a.SetShedding(Shedding{On: true, HeadGrace: 0, Penalty: time.Second,
+		RateFull: func(k clientid.Key, _ time.Time) bool { return k == full }})
+	admitN(t, a, key(1), 2, t0)
+	if _, v, s := a.AdmitConn(full, &peer{}, t0.Add(time.Hour)); v != RefusedTotal || s.Peer != nil {
+		t.Fatalf("rate-limited newcomer: %v, shed %+v", v, s)
+	}
+	if _, v, s := a.AdmitConn(key(8), &peer{}, t0.Add(time.Hour)); v != Admitted || s.Peer == nil {
+		t.Fatalf("newcomer within its rate: %v, shed %+v", v, s)
+	}
+}
+
+// No pending connection younger than MinIdle is shed, however many its
+// client holds: a busy server may not have read a head that has arrived.
+// A stalled one behind it in the list still may be.
+func TestMinIdle(t *testing.T) {
+	a := New(4, 4)
+	a.SetShedding(Shedding{On: true, HeadGrace: 2 * time.Second, Penalty: time.Second, MinIdle: time.Second})
+	x, y, polite := key(1), key(2), key(3)
+	admitN(t, a, x, 3, t0)
+	if _, v, s := a.AdmitConn(y, &peer{}, t0.Add(500*time.Millisecond)); v != Admitted || s.Peer != nil {
+		t.Fatalf("y: %v, shed %+v", v, s)
+	}
+	if _, v, s := a.AdmitConn(polite, &peer{}, t0.Add(999*time.Millisecond)); v != RefusedTotal || s.Peer != nil {
+		t.Fatalf("before MinIdle: %v, shed %+v", v, s)
+	}
+	if _, v, s := a.AdmitConn(polite, &peer{}, t0.Add(time.Second)); v != Admitted || s.Key != x {
+		t.Fatalf("at MinIdle: %v, shed %+v", v, s)
+	}
+
+	b := New(2, 2)
+	b.SetShedding(Shedding{On: true, HeadGrace: 2 * time.Second, Penalty: time.Second, MinIdle: time.Second})
+	young, _ := admitN(t, b, x, 1, t0)
+	old, op := admitN(t, b, y, 1, t0)
+	old[0].HeadDone()
+	young[0].Release()
+	admitN(t, b, x, 1, t0.Add(10*time.Second)) // young again, behind nothing
+	old[0].Stalled(true, t0.Add(10*time.Second))
+	if _, v, s := b.AdmitConn(polite, &peer{}, t0.Add(10*time.Second)); v != Admitted || s.Peer != op[0] {
+		t.Fatalf("a stalled connection behind a young pending one: %v, shed %+v", v, s)
+	}
+}
+
+// The last Reserve slots go only to clients holding no idle connection and
+// not penalized.
+func TestReserve(t *testing.T) {
+	a := New(5, 5)
+	a.SetShedding(Shedding{On: true, HeadGrace: time.Hour, Penalty: time.Minute, Reserve: 2, MinIdle: time.Hour})
+	x, y, polite := key(1), key(2), key(3)
+	admitN(t, a, x, 3, t0) // x's first three: below the reserve
+	if _, v, _ := a.AdmitConn(x, &peer{}, t0); v != RefusedTotal {
+		t.Fatalf("x, holding idle connections, into the reserve: %v", v)
+	}
+	ys, _ := admitN(t, a, y, 1, t0) // y holds none: it may
+	ys[0].HeadDone()
+	if _, v, _ := a.AdmitConn(polite, &peer{}, t0); v != Admitted {
+		t.Fatalf("polite into the last reserved slot: %v", v)
+	}
+	if sn := a.Snapshot(); sn.Active != 5 || sn.RejectedTotal != 1 {
+		t.Fatalf("snapshot %+v", sn)
 	}
 }

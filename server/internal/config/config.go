@@ -46,7 +46,7 @@ type Config struct {
 	ShutdownGrace time.Duration `split_words:"true" default:"10s"`
 	Shed          bool          `split_words:"true" default:"true"`
 	HeadGrace     time.Duration `split_words:"true" default:"2s"`
-	StallTimeout  time.Duration `split_words:"true" default:"5s"`
+	StallTimeout  time.Duration `split_words:"true" default:"2s"`
 	LogLevel      string        `split_words:"true" default:"info"`
 	LogFormat     string        `split_words:"true" default:"auto"`
 }

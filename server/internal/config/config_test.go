@@ -29,7 +29,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{Port: 8080, Root: "./content", MaxPerClient: 12, MaxTotal: 60, ClientKey: "ip",
 		RateLimit: 5, RateWindow: time.Second, Mode: "concurrent", Counter: "locked", AdminPort: 9090,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, ShutdownGrace: 10 * time.Second,
-		LogLevel: "info", LogFormat: "auto", Shed: true, HeadGrace: 2 * time.Second, StallTimeout: 5 * time.Second}
+		LogLevel: "info", LogFormat: "auto", Shed: true, HeadGrace: 2 * time.Second, StallTimeout: 2 * time.Second}
 	if c != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
 	}

@@ -203,18 +203,28 @@ var errShed = errors.New("connection shed while its response was stalled")
 
 // send performs one response write that may wait on a slow reader, through
 // write, which is called again after a time-out to go on where it stopped.
-// While a slot is watching, no attempt waits longer than StallTimeout: one
-// that moved no byte marks the connection stalled, one that moved some
-// marks it moving again. It gives up at the response's write deadline, or
-// once the connection was shed. The first attempt usually completes, and
-// then costs one deadline more than a plain write.
+// While a slot is watching, each attempt waits at most a quarter of
+// StallTimeout; once no byte has moved for StallTimeout in a row, the
+// connection is marked stalled, and the first byte that moves marks it
+// moving again. A byte moves when a write takes it or, where the kernel
+// says (TCP_INFO on Linux), when the client acknowledges it: a reader slower
+// than the socket buffers takes long to free enough room to wake a write,
+// but its acknowledgements show it is reading. (Whole quarters, because the
+// first attempt always moves what the socket buffers take, so only a run of
+// empty attempts says the reader stopped.) It gives up at the response's write deadline, or once
+// the connection was shed. The first attempt usually completes, and then
+// costs one deadline more than a plain write.
 func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (int64, error) {
 	watch := s.slot != nil && h.o.StallTimeout > 0
+	step := h.o.StallTimeout / 4
 	var total int64
+	var idleSince time.Time // start of the current run of empty attempts
 	stalled := false
+	var lastAcked uint64 // what the peer had acknowledged at the last time-out
+	haveAcked := false
 	for {
 		if watch {
-			_ = c.SetWriteDeadline(minTime(s.writeBy, h.o.Now().Add(h.o.StallTimeout)))
+			_ = c.SetWriteDeadline(minTime(s.writeBy, h.o.Now().Add(step)))
 		}
 		n, err := write()
 		total += n
@@ -224,16 +234,33 @@ func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (i
 			}
 			return total, nil
 		}
-		if !watch || !errors.Is(err, os.ErrDeadlineExceeded) || !h.o.Now().Before(s.writeBy) {
+		now := h.o.Now()
+		if !watch || !errors.Is(err, os.ErrDeadlineExceeded) || !now.Before(s.writeBy) {
 			return total, err
 		}
-		if moving := n > 0; moving == stalled {
-			if !s.slot.Stalled(!moving, h.o.Now()) {
+		acked, ok := ackedBytes(c)
+		moved := n > 0 || (ok && haveAcked && acked != lastAcked)
+		lastAcked, haveAcked = acked, ok
+		switch {
+		case moved:
+			idleSince = time.Time{}
+			if stalled {
+				stalled = false
+				if !s.slot.Stalled(false, now) {
+					return total, errShed
+				}
+			}
+		case stalled:
+			if s.slot.Shed() {
 				return total, errShed
 			}
-			stalled = !moving
-		} else if stalled && s.slot.Shed() {
-			return total, errShed
+		case idleSince.IsZero():
+			idleSince = now.Add(-step) // this attempt was the first empty one
+		case now.Sub(idleSince) >= h.o.StallTimeout:
+			stalled = true
+			if !s.slot.Stalled(true, now) {
+				return total, errShed
+			}
 		}
 	}
 }

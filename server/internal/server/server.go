@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,7 +52,9 @@ type Options struct {
 	// head or whose response has stopped moving. HeadGrace protects a
 	// client's only pending connection that long; StallTimeout is how long
 	// a response may move no byte before its connection counts as idle. A
-	// client that lost a connection cannot shed others for ReadTimeout.
+	// client that lost a connection cannot shed others for ReadTimeout, and
+	// the last tenth of the total cap is kept for clients holding no idle
+	// connection.
 	Shed         bool
 	HeadGrace    time.Duration
 	StallTimeout time.Duration
@@ -186,7 +189,15 @@ func New(o Options) (*Server, error) {
 		s.admit = admit.New(0, 0) // only connections are tracked
 	}
 	if o.Shed && o.Mode.limited() {
-		s.admit.SetShedding(admit.Shedding{On: true, HeadGrace: o.HeadGrace, Penalty: o.ReadTimeout})
+		sh := admit.Shedding{On: true, HeadGrace: o.HeadGrace, Penalty: o.ReadTimeout, MinIdle: minIdle,
+			Reserve: max(1, o.MaxTotal/10)}
+		if o.RateLimit > 0 {
+			sh.RateFull = func(k clientid.Key, now time.Time) bool {
+				// The cap's key may carry a port; the limiter's is the IP.
+				return limiter.Full(clientid.Of(clientid.ByIP, netip.AddrPortFrom(k.Addr, 0)), now)
+			}
+		}
+		s.admit.SetShedding(sh)
 	}
 	s.refusals = newRefusals(o.MaxTotal, o.MaxPerClient, s.refusalLog)
 	var lim *ratelimit.Limiter
@@ -208,6 +219,11 @@ func New(o Options) (*Server, error) {
 	})
 	return s, nil
 }
+
+// minIdle: a pending connection younger than this is never shed. A busy
+// server (a flood, the race detector) can take that long to read a head
+// that has arrived; an attacker's idle connections are older than that.
+const minIdle = time.Second
 
 func stallTimeout(o Options) time.Duration {
 	if !o.Shed {

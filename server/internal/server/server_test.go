@@ -734,10 +734,10 @@ func TestRefusalWithoutReset(t *testing.T) {
 	}
 }
 
-// With the total cap full of connections that sent no head, a newcomer
-// from another address takes the slot of the oldest idle connection of the
-// client holding the most, which is answered 408; ConnState and /stats say
-// so, and every slot still comes back.
+// With the total cap full of connections that sent no head for a second, a
+// newcomer from another address takes the slot of the oldest idle
+// connection of the client holding the most, which is answered 408;
+// ConnState and /stats say so, and every slot still comes back.
 func TestShedding(t *testing.T) {
 	var shedSeen atomic.Int32
 	r := start(t, func(c *server.Options) {
@@ -752,7 +752,18 @@ func TestShedding(t *testing.T) {
 	for range 3 {
 		held = append(held, r.hold(t, 2))
 	}
-	held = append(held, r.hold(t, 3), r.hold(t, 3))
+	held = append(held, r.hold(t, 3))
+	// The last slot is the reserve (a tenth of the total cap, at least one):
+	// 127.0.0.3, holding an idle connection, cannot take it; 127.0.0.5,
+	// holding none, can.
+	if rp := r.send(t, 3, ""); rp.Status != 503 {
+		t.Fatalf("a client holding an idle connection took the reserved slot: %d", rp.Status)
+	}
+	held = append(held, r.hold(t, 5))
+	if rp := r.get(t, 4, "/a.html"); rp.Status != 503 {
+		t.Fatalf("newcomer while the idle connections are fresh (their heads may be on the way): %d, want 503", rp.Status)
+	}
+	time.Sleep(1100 * time.Millisecond) // idle past the server's minimum
 	if rp := r.get(t, 4, "/a.html"); rp.Status != 200 {
 		t.Fatalf("newcomer with the cap full of idle connections: %d", rp.Status)
 	}
