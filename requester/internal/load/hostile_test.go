@@ -295,7 +295,7 @@ func TestHostileListeners(t *testing.T) {
 	})
 }
 
-// The hang of issue 18: a request that ends by its own timeout while the
+// A hang once seen here: a request that ends by its own timeout while the
 // next is already due must not leave the loop waiting for ever.
 func TestTimeoutWhileNextIsDue(t *testing.T) {
 	engines(t, func(t *testing.T) {
