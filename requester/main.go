@@ -116,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 	if cfg.JSON {
 		err = report.WriteJSON(stdout, rep)
 	} else {
-		err = report.WriteText(stdout, rep, report.TextOptions{Requests: !cfg.Quiet})
+		err = report.WriteText(stdout, rep, report.TextOptions{Requests: !cfg.Quiet, Detail: cfg.Verbose})
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "requester: writing the report:", err)
@@ -127,6 +127,8 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 			fmt.Fprintln(stderr, "requester:", err)
 			return 1
 		}
+		// On stderr, so that -json keeps stdout for the JSON alone.
+		fmt.Fprintln(stderr, report.Wrote(cfg.Output, rep))
 	}
 	return 0
 }

@@ -175,8 +175,14 @@ func TestOutputFiles(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", name, code, errOut)
 		}
-		if !strings.Contains(out, "Summary") || strings.Contains(out, "Requests: ") {
+		if !strings.Contains(out, "Summary") || strings.Contains(out, "Requests (ms") {
 			t.Errorf("%s: stdout is not the quiet text report:\n%s", name, out)
+		}
+		// One line says where the report went, on stderr (stdout may be
+		// JSON meant for a pipe).
+		abs, _ := filepath.Abs(path)
+		if want := "requester: wrote the " + strings.ToUpper(filepath.Ext(name)[1:]) + " report to " + abs + " (1 run(s), 4 requests, "; !strings.Contains(errOut, want) {
+			t.Errorf("%s: stderr %q lacks %q", name, errOut, want)
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -205,7 +211,7 @@ func TestTextReportListsRequests(t *testing.T) {
 	clearEnv(t)
 	target := fileServer(t, nil)
 	code, out, _ := runMain(t, "-url", "http://"+target+"/", "-r", "3")
-	if code != 0 || !strings.Contains(out, "Requests: http://"+target+" concurrent") || !strings.Contains(out, "Outcomes per second") {
+	if code != 0 || !strings.Contains(out, "Requests (ms from the run's start): http://"+target+" concurrent") || !strings.Contains(out, "Outcomes per second") {
 		t.Errorf("exit %d, report:\n%s", code, out)
 	}
 }
@@ -274,5 +280,27 @@ func TestUnresolvableHostExits2(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("%d requests sent though a host did not resolve", n)
+	}
+}
+
+// Several runs: the text report leads with the speedup and the summaries,
+// and the detail comes with -v (or REQUESTER_VERBOSE).
+func TestSeveralRunsDetailWithV(t *testing.T) {
+	clearEnv(t)
+	a, b := fileServer(t, nil), fileServer(t, nil)
+	args := []string{"-url", "http://" + a + "/,http://" + b + "/", "-r", "3", "-mode", "both"}
+	code, out, errOut := runMain(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "Requests (ms") || !strings.Contains(out, "Add -v") || strings.Index(out, "Speedup") > strings.Index(out, "Summary") {
+		t.Errorf("compact report:\n%s", out)
+	}
+	code, out, errOut = runMain(t, append(args, "-v")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Count(out, "Requests (ms") != 4 || !strings.Contains(out, "Outcomes per second") || strings.Contains(out, "Add -v") {
+		t.Errorf("-v report:\n%s", out)
 	}
 }

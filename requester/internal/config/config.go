@@ -32,6 +32,7 @@ type Config struct {
 	JSON        bool
 	Output      string // "" or a .json, .csv or .html file name
 	Quiet       bool
+	Verbose     bool // the detail tables also when a report has several runs
 }
 
 // env mirrors the flags. Field names make the variable names
@@ -53,6 +54,7 @@ type env struct {
 	JSON        bool
 	Output      string
 	Quiet       bool
+	Verbose     bool
 }
 
 // Prefix is the prefix of the environment variables.
@@ -93,6 +95,7 @@ func Parse(args []string, usage io.Writer) (Config, error) {
 	fs.BoolVar(&e.JSON, "json", e.JSON, "print the JSON report on stdout instead of tables [REQUESTER_JSON]")
 	fs.StringVar(&e.Output, "o", e.Output, "also write the report to `file`: .json, .csv or .html [REQUESTER_OUTPUT]")
 	fs.BoolVar(&e.Quiet, "q", e.Quiet, "no per-request lines, no progress bar [REQUESTER_QUIET]")
+	fs.BoolVar(&e.Verbose, "v", e.Verbose, "with several runs (targets, -mode both), also print the detail: latency by outcome, phases, lateness, per-request lines, histograms, outcomes per second [REQUESTER_VERBOSE]")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, ErrUsage
@@ -120,6 +123,7 @@ func build(e env, set map[string]bool) (Config, error) {
 		JSON:        e.JSON,
 		Output:      e.Output,
 		Quiet:       e.Quiet,
+		Verbose:     e.Verbose,
 	}
 	var err error
 	if c.Targets, err = targets(e, set); err != nil {

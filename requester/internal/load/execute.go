@@ -46,6 +46,7 @@ func Execute(ctx context.Context, t Target, o Options) Run {
 		Spread:      o.Spread,
 		Concurrency: o.Concurrency,
 		Began:       r.began,
+		LastDue:     p.sched.Due(max(o.Requests-1, 0)),
 		Results:     r.results,
 		Interrupted: r.sent < o.Requests || r.aborted > 0,
 	}

@@ -81,6 +81,9 @@ type Run struct {
 	Concurrency int           // in-flight cap; 0 = none
 	Began       time.Time     // wall clock at the run's start
 	Wall        time.Duration // from start to the end of the last request
+	// LastDue is when the schedule's last request was due: (r−1)·t/r, not
+	// t, since request i is due at i·t/r and the first at 0.
+	LastDue time.Duration
 	// Results holds one entry per request sent, indexed by Seq. When the run
 	// was interrupted it is shorter than Requests: requests never sent are not
 	// invented.

@@ -78,6 +78,24 @@ func WriteFile(path string, rep Report) error {
 	return file.Close()
 }
 
+// Wrote is the line that says where a report was written and what it holds.
+func Wrote(path string, rep Report) string {
+	f, _ := FormatOf(path)
+	n := 0
+	for _, r := range rep.Runs {
+		n += len(r.Results)
+	}
+	size := ""
+	if st, err := os.Stat(path); err == nil {
+		size = fmt.Sprintf(", %d bytes", st.Size())
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return fmt.Sprintf("requester: wrote the %s report to %s (%d run(s), %d requests%s)", strings.ToUpper(string(f)), abs, len(rep.Runs), n, size)
+}
+
 // WriteJSON writes the report as indented JSON.
 func WriteJSON(w io.Writer, rep Report) error {
 	enc := json.NewEncoder(w)

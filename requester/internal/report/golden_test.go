@@ -50,7 +50,7 @@ func TestGolden(t *testing.T) {
 	rep := sampleReport()
 
 	var text bytes.Buffer
-	if err := WriteText(&text, rep, TextOptions{Requests: true}); err != nil {
+	if err := WriteText(&text, rep, TextOptions{Requests: true, Detail: true}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "report.txt", text.Bytes())

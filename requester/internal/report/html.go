@@ -44,6 +44,12 @@ const (
 	marginB  = 36
 	plotW    = chartW - marginL - marginR
 	barChart = 220 // plot height of the histogram and per-second charts
+	// padX keeps what a chart draws off the left and right sides of its
+	// frame: the first and last marks sit inside it, not on it.
+	padX = 12
+	// headroom is the least room above the tallest bar, as a fraction of
+	// the plot's height.
+	headroom = 0.08
 )
 
 type htmlRun struct {
@@ -56,9 +62,37 @@ type htmlPage struct {
 	Report
 	Generated string
 	Runs      []htmlRun
-	Text      template.HTML // the side-by-side tables
+	Tables    []htmlTable // the summary tables, side by side, as in the text report
 	Legend    []legendItem
 	Speedups  template.HTML
+}
+
+// htmlTable is a table of the text report as an HTML table.
+type htmlTable struct {
+	Title  string
+	Header []htmlCell
+	Rows   [][]htmlCell
+	Notes  []string
+}
+
+type htmlCell struct {
+	Text string
+	Left bool
+}
+
+func toHTML(tb table) htmlTable {
+	out := htmlTable{Title: tb.Title, Notes: tb.Notes}
+	for i, h := range tb.Header {
+		out.Header = append(out.Header, htmlCell{h, tb.left(i)})
+	}
+	for _, r := range tb.Rows {
+		cells := make([]htmlCell, len(r))
+		for i, c := range r {
+			cells[i] = htmlCell{c, tb.left(i)}
+		}
+		out.Rows = append(out.Rows, cells)
+	}
+	return out
 }
 
 type legendItem struct{ Name, Color string }
@@ -69,11 +103,17 @@ func WriteHTML(w io.Writer, rep Report) error {
 	for _, name := range outcomeOrder {
 		page.Legend = append(page.Legend, legendItem{name, classColors[name]})
 	}
-	var tables strings.Builder
-	if err := WriteText(&tables, rep, TextOptions{Comparisons: true}); err != nil {
-		return err
+	// The same tables as the text report, all runs side by side (a page
+	// scrolls sideways); the per-run charts below draw the rest.
+	tables := answerTables(rep, 0)
+	for _, r := range rep.Runs {
+		tables = append(tables, byOutcomeTable(r, len(rep.Runs) > 1))
 	}
-	page.Text = template.HTML(template.HTMLEscapeString(tables.String()))
+	tables = append(tables, sideBySide("Send lateness (ms), actual send minus planned send", rep.Runs,
+		percentileRows(func(r Run) Latency { return r.LatenessMs }), nil, 0)...)
+	for _, tb := range tables {
+		page.Tables = append(page.Tables, toHTML(tb))
+	}
 	if len(rep.Speedup) > 0 {
 		page.Speedups = speedupChart(rep.Speedup)
 	}
@@ -138,14 +178,17 @@ func timeline(run Run) template.HTML {
 		span = math.Max(span, math.Max(r.EndMs, r.ScheduledMs))
 	}
 	span = math.Max(span, 0.001)
-	x := func(ms float64) float64 { return marginL + ms/span*plotW }
+	tick := niceStep(span, 10)
+	// The axis ends on the first tick past the last mark, and the data sit
+	// padX inside the frame, so the last bar and tick never touch its side.
+	axis := (math.Floor(span/tick) + 1) * tick
+	x := func(ms float64) float64 { return marginL + padX + ms/axis*(plotW-2*padX) }
 	h := marginT + plotH + marginB
 
 	var s svg
 	s.printf(`<svg class="chart" viewBox="0 0 %d %.0f" width="%d" height="%.0f" role="img" aria-label="timeline">`, chartW, h, chartW, h)
 	s.printf(`<rect x="%d" y="%d" width="%d" height="%.1f" class="plot"/>`, marginL, marginT, plotW, plotH)
-	tick := niceStep(span, 10)
-	for v := 0.0; v <= span+tick/1e6; v += tick {
+	for v := 0.0; v <= axis+tick/1e6; v += tick {
 		s.printf(`<line x1="%.1f" x2="%.1f" y1="%d" y2="%.1f" class="grid"/>`, x(v), x(v), marginT, marginT+plotH)
 		s.text(x(v), marginT+plotH+14, "middle", "tick", fmtTick(round(v, 6)))
 	}
@@ -208,14 +251,18 @@ func stackedBars(label string, xTitle string, labels []string, counts [][5]int, 
 		most = max(most, c[0]+c[1]+c[2]+c[3]+c[4])
 	}
 	h := float64(marginT + barChart + marginB)
-	slot := float64(plotW) / math.Max(float64(n), 1)
+	slot := float64(plotW-2*padX) / math.Max(float64(n), 1)
 	barW := math.Min(math.Max(slot*0.8, 1), 80)
 
 	var s svg
 	s.printf(`<svg class="chart" viewBox="0 0 %d %.0f" width="%d" height="%.0f" role="img" aria-label="%s">`, chartW, h, chartW, h, template.HTMLEscapeString(label))
 	s.printf(`<rect x="%d" y="%d" width="%d" height="%d" class="plot"/>`, marginL, marginT, plotW, barChart)
 	tick := math.Max(niceStep(float64(most), 5), 1)
-	top := math.Ceil(float64(most)/tick) * tick // the axis ends on a tick, above the tallest bar
+	// The axis ends on a tick with room above the tallest bar.
+	top := math.Ceil(float64(most)*(1+headroom)/tick) * tick
+	if top < float64(most)*(1+headroom) {
+		top += tick
+	}
 	y := func(v float64) float64 { return marginT + barChart - v/top*barChart }
 	for v := 0.0; v <= top; v += tick {
 		s.printf(`<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/>`, marginL, marginL+plotW, y(v), y(v))
@@ -224,7 +271,7 @@ func stackedBars(label string, xTitle string, labels []string, counts [][5]int, 
 	s.text(marginL+plotW/2, h-4, "middle", "axis", xTitle)
 	labelEvery := int(math.Ceil(float64(n) / 24)) // keep labels from overlapping
 	for i, c := range counts {
-		x0 := marginL + float64(i)*slot + (slot-barW)/2
+		x0 := marginL + padX + float64(i)*slot + (slot-barW)/2
 		base := 0.0
 		for k, name := range outcomeOrder {
 			if c[k] == 0 {

@@ -49,6 +49,7 @@ type Run struct {
 	PeakInFlight     int                `json:"peak_in_flight"`
 	Bytes            int64              `json:"bytes"`
 	Started          string             `json:"started"`     // wall clock, RFC 3339
+	LastDueS         float64            `json:"last_due_s"`  // when the last request was due: (r−1)·t/r
 	LatenessMs       Latency            `json:"lateness_ms"` // actual send minus planned send
 	LatencyByOutcome map[string]Latency `json:"latency_by_outcome"`
 	Histogram        []Bucket           `json:"histogram"`
@@ -187,6 +188,7 @@ func buildRun(r load.Run) Run {
 		PeakInFlight:     s.PeakInFlight,
 		Bytes:            s.Bytes,
 		Started:          r.Began.Format(time.RFC3339Nano),
+		LastDueS:         seconds(r.LastDue),
 		LatenessMs:       latency(s.Lateness),
 		LatencyByOutcome: map[string]Latency{},
 		Histogram:        make([]Bucket, 0, len(s.Histogram)),

@@ -289,20 +289,21 @@ func TestTimelineSamplesBigRuns(t *testing.T) {
 
 func TestTextTables(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteText(&buf, sampleReport(), TextOptions{Requests: true}); err != nil {
+	if err := WriteText(&buf, sampleReport(), TextOptions{Requests: true, Detail: true}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
 	for _, want := range []string{
-		"Requests: http://127.0.0.1:8080 sequential", "Summary", "status 429", "error reset",
+		"Requests (ms from the run's start): http://127.0.0.1:8080 sequential", "Summary", "status 429", "error reset",
 		"Latency (ms)", "Latency by outcome", "Send lateness", "Latency histogram", "Outcomes per second",
-		"Speedup", "Hits check", "■", "Phases (ms)", "connect ms", "first byte ms",
+		"Speedup", "Hits check", "■", "Phases (ms)", "connect", "first byte",
+		"seq 9: read status line: connection reset by peer",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q", want)
 		}
 	}
-	if !regexp.MustCompile(`concurrent\s+│ first byte\s+│\s+9 │\s+1\.000 │`).MatchString(out) {
+	if !regexp.MustCompile(`Phases \(ms\) from each request's start: http://127.0.0.1:8080 concurrent\n.*\n.*\n.*\n.*\n│ first byte │\s+9 │\s+1\.000 │`).MatchString(out) {
 		t.Errorf("no first-byte row for the concurrent run:\n%s", out)
 	}
 	// Side by side: one summary line holds both runs.
@@ -310,8 +311,8 @@ func TestTextTables(t *testing.T) {
 		t.Errorf("summary not side by side:\n%s", out)
 	}
 	buf.Reset()
-	_ = WriteText(&buf, sampleReport(), TextOptions{})
-	if strings.Contains(buf.String(), "Requests: ") {
+	_ = WriteText(&buf, sampleReport(), TextOptions{Detail: true})
+	if strings.Contains(buf.String(), "Requests (ms") {
 		t.Error("per-request lines printed when not asked for")
 	}
 }
