@@ -8,7 +8,7 @@ import (
 	"math"
 	"net/http"
 	"sort"
-	"strings"
+	"strconv"
 	"time"
 )
 
@@ -158,17 +158,22 @@ func newChart(series []Second, lines []line, vals func(Second) []uint64) chart {
 		}
 	}
 	c := chart{Max: roundUp(peak), Lines: lines}
-	pts := make([]strings.Builder, len(lines))
+	pts := make([][]byte, len(lines))
 	for i, s := range series {
 		x := float64(chartW) * float64(SeriesLen-len(series)+i) / float64(SeriesLen-1)
 		for j, val := range vals(s) {
 			y := chartH - float64(chartH)*float64(val)/float64(c.Max)
-			fmt.Fprintf(&pts[j], "%.1f,%.1f ", x, y)
+			if i > 0 {
+				pts[j] = append(pts[j], ' ')
+			}
+			pts[j] = strconv.AppendFloat(pts[j], x, 'f', 1, 64)
+			pts[j] = append(pts[j], ',')
+			pts[j] = strconv.AppendFloat(pts[j], y, 'f', 1, 64)
 			c.Lines[j].Last = val
 		}
 	}
 	for j := range c.Lines {
-		c.Lines[j].Points = strings.TrimSpace(pts[j].String())
+		c.Lines[j].Points = string(pts[j])
 	}
 	return c
 }
