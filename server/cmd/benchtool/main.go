@@ -6,6 +6,7 @@
 //	bare       the ceiling: a bare Go accept-read-write-close loop serving one file
 //	busy       how busy the machine is (percent of all CPUs), to wait for quiet
 //	flood      one source address opening connections as fast as it can
+//	hold       many source addresses holding connections that do no work
 //	idle       hold many idle connections open and report the server's RSS
 //	cpu        CPU time used so far by a process and its children
 //	record     read one measurement's outputs and append it, as a named JSON record, to the records file
@@ -29,6 +30,7 @@ var commands = map[string]func(args []string) error{
 	"bare":      bare,
 	"busy":      busy,
 	"flood":     flood,
+	"hold":      hold,
 	"idle":      idle,
 	"cpu":       cpu,
 	"record":    record,

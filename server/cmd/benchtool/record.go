@@ -27,7 +27,7 @@ type Record struct {
 	File   string `json:"file,omitempty"`  // small or 100k
 	Pinned bool   `json:"pinned"`          // server on CPU 1, load on CPU 0
 	Round  int    `json:"round,omitempty"` // 1..runs
-	Cond   string `json:"cond,omitempty"`  // attack: alone or flood
+	Cond   string `json:"cond,omitempty"`  // attack: alone or flood; many: silent, stalled or mixed
 	Busy   int    `json:"busy_pct"`        // how busy the machine was before the measurement, % of all CPUs
 
 	// Requests: answered or failed. OK: answered with WantStatus. Errors:
@@ -68,6 +68,7 @@ const (
 	partAttack     = "attack"
 	partRefusal    = "refusal"
 	partMemory     = "memory"
+	partMany       = "many"
 )
 
 // record reads what one measurement produced (a wrk or requester output, a
@@ -78,14 +79,14 @@ func record(args []string) error {
 	fs := flag.NewFlagSet("record", flag.ContinueOnError)
 	var r Record
 	to := fs.String("to", "", "records `file` to append to (JSON lines)")
-	fs.StringVar(&r.Part, "part", "", "throughput, attack, refusal or memory")
+	fs.StringVar(&r.Part, "part", "", "throughput, attack, many, refusal or memory")
 	fs.StringVar(&r.Server, "server", "", "server `id`")
 	fs.StringVar(&r.Tool, "tool", "", "wrk or requester: how to read -out")
 	fs.StringVar(&r.File, "file", "", "small or 100k")
 	fs.BoolVar(&r.Pinned, "pinned", false, "server and load pinned to a CPU each")
 	fs.IntVar(&r.Round, "round", 0, "round `number`")
 	rounds := fs.Int("rounds", 0, "rounds in all (for the progress line only)")
-	fs.StringVar(&r.Cond, "cond", "", "attack: alone or flood")
+	fs.StringVar(&r.Cond, "cond", "", "attack: alone or flood; many: silent, stalled or mixed")
 	fs.IntVar(&r.Busy, "busy", 0, "machine busy before the run, `percent`")
 	out := fs.String("out", "", "the load generator's output `file` (wrk text or requester -json)")
 	floodOut := fs.String("flood", "", "the flooder's JSON `file` (attack, flood)")
@@ -305,6 +306,9 @@ func progress(r Record, rounds int) string {
 			s += fmt.Sprintf(" (polite statuses %v, errors %v)", r.Status, r.ErrorKinds)
 		}
 		return s
+	case partMany:
+		return fmt.Sprintf("  [many] %s %s: polite %d/%d ok, p50 %.2f ms, p99 %.2f ms (statuses %v, errors %v)",
+			r.Server, r.Cond, r.OK, r.Requests, r.P50ms, r.P99ms, r.Status, r.ErrorKinds)
 	case partRefusal:
 		return fmt.Sprintf("  [refusal %s] %s: %d of %d × %d at %.1f µs CPU each", of, r.Server, r.OK, r.Requests, r.WantStatus, r.CPUPerReq)
 	case partMemory:

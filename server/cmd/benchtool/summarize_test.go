@@ -461,3 +461,29 @@ func TestFillFlood(t *testing.T) {
 		t.Errorf("got %+v", r)
 	}
 }
+
+// The many-addresses part: this server's polite client under 98 % 200s is
+// broken; nginx's is only reported.
+func TestManyThreshold(t *testing.T) {
+	r := Record{Part: partMany, Server: idOurs, Cond: "silent", Requests: 50, OK: 49}
+	if p := check(r); len(p) != 0 {
+		t.Errorf("49/50 (98 %%) flagged: %v", p)
+	}
+	r.OK = 48
+	if p := check(r); len(p) != 1 {
+		t.Errorf("48/50 not flagged: %v", p)
+	}
+	r.Requests, r.OK = 0, 0
+	if p := check(r); len(p) != 1 {
+		t.Errorf("no polite request not flagged: %v", p)
+	}
+	r.Server, r.Requests = idNginx, 50
+	if p := check(r); len(p) != 0 {
+		t.Errorf("nginx's result flagged as this project's breakage: %v", p)
+	}
+	var b strings.Builder
+	writeMany(&b, []Record{{Part: partMany, Server: idOurs, Cond: "stalled", Requests: 50, OK: 50, P99ms: 1.5}})
+	if !strings.Contains(b.String(), "| stalled | 100.0 % (50/50) |") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}
