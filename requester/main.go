@@ -20,6 +20,7 @@ import (
 	"httplab/httplab-requester/internal/escape"
 	"httplab/httplab-requester/internal/hits"
 	"httplab/httplab-requester/internal/load"
+	"httplab/httplab-requester/internal/merge"
 	"httplab/httplab-requester/internal/progress"
 	"httplab/httplab-requester/internal/report"
 )
@@ -44,12 +45,18 @@ func resolveReason(err error) string {
 // run wires the configuration to the load, hits and report packages and
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
+	if len(args) > 0 && args[0] == "merge" {
+		return runMerge(args[1:], stdout, stderr)
+	}
 	cfg, err := config.Parse(args, stderr)
 	if errors.Is(err, config.ErrUsage) {
 		return 0
 	}
 	if err != nil {
 		return 2 // already printed, with the usage
+	}
+	if !cfg.StartAt.IsZero() && !checkStartAt(cfg, time.Now(), stderr) {
+		return 2
 	}
 	// The first interrupt stops sending and still reports what was sent;
 	// a second one (signal.NotifyContext has stopped listening) kills.
@@ -92,8 +99,11 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 				Timeout:     cfg.Timeout,
 				Bind:        cfg.Bind,
 				Addr:        addrs[i],
+				Shard:       cfg.Shard,
+				Shards:      cfg.Shards,
+				StartAt:     cfg.StartAt,
 			}
-			bar := progress.New(stderr, stderrIsTerminal && !cfg.Quiet, cfg.Requests, t.Name()+" "+string(mode))
+			bar := progress.New(stderr, stderrIsTerminal && !cfg.Quiet, load.Schedule{N: cfg.Requests, Shard: cfg.Shard, Shards: cfg.Shards}.Count(), t.Name()+" "+string(mode))
 			if bar != nil {
 				opts.OnResult = func(load.Result) { bar.Add() }
 			}
@@ -113,22 +123,100 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 		check = &chk
 	}
 	rep := report.Build(runs, check)
-	if cfg.JSON {
+	return output(rep, cfg.JSON, cfg.Output, report.TextOptions{Requests: !cfg.Quiet, Detail: cfg.Verbose}, stdout, stderr)
+}
+
+// output prints the report (JSON or tables) and writes it to file, if
+// one is named; it returns the exit status.
+func output(rep report.Report, asJSON bool, file string, opts report.TextOptions, stdout, stderr io.Writer) int {
+	var err error
+	if asJSON {
 		err = report.WriteJSON(stdout, rep)
 	} else {
-		err = report.WriteText(stdout, rep, report.TextOptions{Requests: !cfg.Quiet, Detail: cfg.Verbose})
+		err = report.WriteText(stdout, rep, opts)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "requester: writing the report:", err)
 		return 1
 	}
-	if cfg.Output != "" {
-		if err := report.WriteFile(cfg.Output, rep); err != nil {
+	if file != "" {
+		if err := report.WriteFile(file, rep); err != nil {
 			fmt.Fprintln(stderr, "requester:", err)
 			return 1
 		}
 		// On stderr, so that -json keeps stdout for the JSON alone.
-		fmt.Fprintln(stderr, report.Wrote(cfg.Output, rep))
+		fmt.Fprintln(stderr, report.Wrote(file, rep))
 	}
 	return 0
+}
+
+// startSlack is how far in the past a -start-at may be without a word:
+// shards started by one command reach it at slightly different moments.
+const startSlack = time.Second
+
+// checkStartAt says what a -start-at means now. Far ahead: that the run
+// waits. A little past: nothing (the requests already due leave at once,
+// and their lateness says by how much). More than startSlack past: a
+// warning. Past the whole schedule as well: a refusal, since every request
+// would leave at once and the run would be one burst, not the schedule.
+func checkStartAt(cfg config.Config, now time.Time, stderr io.Writer) bool {
+	at := cfg.StartAt.UTC().Format(time.RFC3339Nano)
+	ago := now.Sub(cfg.StartAt)
+	switch {
+	case ago > startSlack && ago > cfg.Spread:
+		fmt.Fprintf(stderr, "requester: -start-at %s was %.1f s ago, after the whole schedule (-t %g s) was due: "+
+			"every request would leave at once; give a later instant (a few seconds from now)\n", at, ago.Seconds(), cfg.Spread.Seconds())
+		return false
+	case ago > startSlack:
+		fmt.Fprintf(stderr, "requester: -start-at %s was %.1f s ago: the requests already due leave at once, reported late\n", at, ago.Seconds())
+	case -ago > startSlack:
+		fmt.Fprintf(stderr, "requester: waiting %.1f s for -start-at %s\n", -ago.Seconds(), at)
+	}
+	return true
+}
+
+// runMerge is requester merge: one report from the shards' JSON reports.
+// Exit status 2 for bad arguments, a report that cannot be read, or reports
+// of different runs; 1 if the merged report cannot be written.
+func runMerge(args []string, stdout, stderr io.Writer) int {
+	m, err := config.ParseMerge(args, stderr)
+	if errors.Is(err, config.ErrUsage) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	var in []merge.Input
+	for _, name := range m.Files {
+		rep, err := readReport(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "requester merge: %s: %v\n", name, err)
+			return 2
+		}
+		in = append(in, merge.Input{Name: name, Report: rep})
+	}
+	rep, err := merge.Reports(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "requester merge: %v\n", err)
+		return 2
+	}
+	if len(rep.Runs) > 0 {
+		if mg := rep.Runs[0].Merged; mg != nil && len(mg.Missing) > 0 {
+			fmt.Fprintf(stderr, "requester merge: no report for shard(s) %v of %d: merged without them\n", mg.Missing, mg.Shards)
+		}
+	}
+	return output(rep, m.JSON, m.Output, report.TextOptions{Requests: true, Detail: m.Verbose}, stdout, stderr)
+}
+
+func readReport(name string) (report.Report, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return report.Report{}, err
+	}
+	defer f.Close()
+	rep, err := report.ReadJSON(f)
+	if err != nil {
+		return report.Report{}, fmt.Errorf("not a requester JSON report: %v", err)
+	}
+	return rep, nil
 }

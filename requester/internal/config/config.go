@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ type Config struct {
 	Output      string // "" or a .json, .csv or .html file name
 	Quiet       bool
 	Verbose     bool // the detail tables also when a report has several runs
+	// Shard k of Shards: send only the requests i with i mod Shards = Shard
+	// of the undivided schedule. Shards is 1 for the whole run.
+	Shard, Shards int
+	StartAt       time.Time // the schedule's zero; zero time: when the run starts
 }
 
 // env mirrors the flags. Field names make the variable names
@@ -55,6 +60,8 @@ type env struct {
 	Output      string
 	Quiet       bool
 	Verbose     bool
+	Shard       string
+	StartAt     string `split_words:"true"`
 }
 
 // Prefix is the prefix of the environment variables.
@@ -95,6 +102,8 @@ func Parse(args []string, usage io.Writer) (Config, error) {
 	fs.BoolVar(&e.JSON, "json", e.JSON, "print the JSON report on stdout instead of tables [REQUESTER_JSON]")
 	fs.StringVar(&e.Output, "o", e.Output, "also write the report to `file`: .json, .csv or .html [REQUESTER_OUTPUT]")
 	fs.BoolVar(&e.Quiet, "q", e.Quiet, "no per-request lines, no progress bar [REQUESTER_QUIET]")
+	fs.StringVar(&e.Shard, "shard", e.Shard, "send only shard `k/n` of the run: the requests i with i mod n = k, at their undivided due times [REQUESTER_SHARD]")
+	fs.StringVar(&e.StartAt, "start-at", e.StartAt, "the schedule's zero: a wall-clock `time`, RFC 3339 or Unix seconds (every shard of a run gets the same) [REQUESTER_START_AT]")
 	fs.BoolVar(&e.Verbose, "v", e.Verbose, "with several runs (targets, -mode both), also print the detail: latency by outcome, phases, lateness, per-request lines, histograms, outcomes per second [REQUESTER_VERBOSE]")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -170,7 +179,59 @@ func build(e env, set map[string]bool) (Config, error) {
 			return Config{}, fmt.Errorf("-o (REQUESTER_OUTPUT): %v", err)
 		}
 	}
+	c.Shard, c.Shards = 0, 1
+	if e.Shard != "" {
+		if c.Shard, c.Shards, err = ParseShard(e.Shard); err != nil {
+			return Config{}, fmt.Errorf("-shard (REQUESTER_SHARD): %v", err)
+		}
+		if c.Shard >= c.Requests {
+			return Config{}, fmt.Errorf("-shard (REQUESTER_SHARD): shard %d/%d of -r %d would send no request: use fewer shards than requests", c.Shard, c.Shards, c.Requests)
+		}
+	}
+	if e.StartAt != "" {
+		if c.StartAt, err = ParseStartAt(e.StartAt); err != nil {
+			return Config{}, fmt.Errorf("-start-at (REQUESTER_START_AT): %v", err)
+		}
+		if n := len(c.Targets) * len(c.Modes); n > 1 {
+			return Config{}, fmt.Errorf("-start-at (REQUESTER_START_AT) anchors one run, and this is %d (several targets, or -mode both): give one target and one mode", n)
+		}
+	}
 	return c, nil
+}
+
+// ParseShard reads "k/n": shard k (from 0) of n.
+func ParseShard(s string) (k, n int, err error) {
+	ks, ns, ok := strings.Cut(s, "/")
+	if ok {
+		k, err = strconv.Atoi(strings.TrimSpace(ks))
+		if err == nil {
+			n, err = strconv.Atoi(strings.TrimSpace(ns))
+		}
+	}
+	if !ok || err != nil || n < 1 || k < 0 || k >= n {
+		return 0, 0, fmt.Errorf("%q is not k/n with 0 <= k < n, such as 0/4 (the first of four shards)", s)
+	}
+	return k, n, nil
+}
+
+// ParseStartAt reads a wall-clock instant: RFC 3339 (2026-12-01T06:00:00Z,
+// a fraction allowed) or Unix seconds with an optional fraction
+// (1796104800.25).
+func ParseStartAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	sec, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	valid := err == nil && n > 0 && n < 1<<40 && len(frac) <= 9 && strings.Trim(frac, "0123456789") == "" && (frac != "" || !strings.Contains(s, "."))
+	if !valid {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-12-01T06:00:00Z) nor Unix seconds (1796104800.25)", s)
+	}
+	ns := 0
+	if frac != "" {
+		ns, _ = strconv.Atoi((frac + "000000000")[:9])
+	}
+	return time.Unix(n, int64(ns)), nil
 }
 
 // targets picks where to send requests. -url replaces -H, -p and -u; giving
@@ -218,6 +279,58 @@ func split(s string) []string {
 	return out
 }
 
+// Merge is what requester merge needs.
+type Merge struct {
+	Files   []string // the shards' JSON reports
+	JSON    bool
+	Output  string
+	Verbose bool
+}
+
+// ParseMerge reads the arguments of requester merge (after "merge"). It
+// reads flags only: a merge runs beside the shards, whose REQUESTER_*
+// variables are not its own.
+func ParseMerge(args []string, usage io.Writer) (Merge, error) {
+	fs := flag.NewFlagSet("requester merge", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	var m Merge
+	fs.BoolVar(&m.JSON, "json", false, "print the merged JSON report on stdout instead of tables")
+	fs.StringVar(&m.Output, "o", "", "also write the merged report to `file`: .json, .csv or .html")
+	fs.BoolVar(&m.Verbose, "v", false, "with several runs, also print the detail tables")
+	fs.Usage = func() {
+		fmt.Fprint(usage, `Usage: requester merge [-json] [-o FILE] [-v] REPORT.json...
+
+Makes one report from the JSON reports of one run's shards (requester -shard
+k/n -start-at TIME ... -json): counts summed, percentiles recomputed from
+every result, outcomes per second on the shared clock, and a table by client
+address. Reports of different runs are refused (exit status 2).
+
+`)
+		fs.PrintDefaults()
+	}
+	fail := func(err error) (Merge, error) {
+		fmt.Fprintf(usage, "requester merge: %v\n\n", err)
+		fs.Usage()
+		return Merge{}, err
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Merge{}, ErrUsage
+		}
+		return Merge{}, err
+	}
+	m.Files = fs.Args()
+	if len(m.Files) == 0 {
+		return fail(errors.New("no report to merge: name the shards' JSON reports"))
+	}
+	if m.Output != "" {
+		if _, err := report.FormatOf(m.Output); err != nil {
+			return fail(fmt.Errorf("-o: %v", err))
+		}
+	}
+	return m, nil
+}
+
 func printUsage(fs *flag.FlagSet) {
 	w := fs.Output()
 	fmt.Fprint(w, `Usage: requester [flags]
@@ -231,6 +344,8 @@ Examples:
   requester -url http://localhost:8080/,http://localhost:8081/ -r 200 -c 20
   requester -r 100 -mode both -o report.html
   requester -r 1000 -stats http://localhost:9090/stats -json
+  requester -r 400 -t 10 -shard 1/4 -start-at 2026-12-01T06:00:00Z -json > s1.json
+  requester merge s0.json s1.json s2.json s3.json
 
 Flags (each also read from the environment variable in brackets; a flag wins):
 `)

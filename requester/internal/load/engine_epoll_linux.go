@@ -132,7 +132,7 @@ func runEpoll(ctx context.Context, p *plan) engineRun {
 	})
 	defer stop()
 
-	began := time.Now()
+	began := p.start(time.Now())
 	var wg sync.WaitGroup
 	for _, l := range loops {
 		wg.Go(func() {
@@ -494,7 +494,7 @@ func (l *loop) record(c *epollConn, o outcome, end time.Time) {
 	}
 	c.done = true
 	res := Result{
-		Seq:       c.seq,
+		Seq:       l.p.sched.Seq(c.seq),
 		LocalAddr: c.local,
 		Scheduled: l.p.sched.Due(c.seq),
 		Start:     c.start.Sub(l.began),

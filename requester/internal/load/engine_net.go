@@ -65,7 +65,7 @@ func (r *runner) run(ctx context.Context) engineRun {
 	done := make(chan []Result, 1)
 	go func() { done <- collect(r.results, n, r.plan.opts.OnResult) }()
 
-	r.began = r.clk.Now()
+	r.began = r.plan.start(r.clk.Now())
 	var sent int
 	switch {
 	case r.plan.limit == 1:
@@ -86,7 +86,7 @@ func (r *runner) one(i int, buf *exchangeBuf) Result {
 	start := r.clk.Now()
 	o := r.exchange(i, start, buf)
 	return Result{
-		Seq:       i,
+		Seq:       r.plan.sched.Seq(i),
 		LocalAddr: o.local,
 		Scheduled: r.plan.sched.Due(i),
 		Start:     start.Sub(r.began),

@@ -20,6 +20,14 @@ type Options struct {
 	// Addr is the target's address, resolved once before the schedule
 	// (see Resolve); when it is not valid, Execute resolves the host itself.
 	Addr netip.AddrPort
+	// Shard and Shards select one slice of the schedule (see Schedule): this
+	// run sends the requests i of the Requests-long schedule with i mod
+	// Shards = Shard, at their undivided due times. Shards 0 or 1: all.
+	Shard, Shards int
+	// StartAt, when set, is the schedule's zero: the wall-clock instant
+	// every shard of one run shares. The run waits for it; a request whose
+	// due time is already past is sent at once, and is late by that much.
+	StartAt time.Time
 	// OnResult, when set, is called once per finished request, never
 	// concurrently, e.g. to move a progress bar. It must be quick: on Linux
 	// it runs on the loop that sends the requests.
@@ -38,17 +46,22 @@ func Execute(ctx context.Context, t Target, o Options) Run {
 	} else {
 		r = runNet(ctx, p)
 	}
+	count := p.sched.Count()
 	run := Run{
 		Target:      t.Name(),
 		Address:     p.address(),
 		Mode:        o.Mode,
-		Requests:    o.Requests,
+		Requests:    count,
 		Spread:      o.Spread,
 		Concurrency: o.Concurrency,
 		Began:       r.began,
-		LastDue:     p.sched.Due(max(o.Requests-1, 0)),
+		LastDue:     p.sched.Due(max(count-1, 0)),
 		Results:     r.results,
-		Interrupted: r.sent < o.Requests || r.aborted > 0,
+		Interrupted: r.sent < count || r.aborted > 0,
+		Shard:       o.Shard,
+		Shards:      max(o.Shards, 1),
+		RunRequests: o.Requests,
+		Anchored:    !o.StartAt.IsZero(),
 	}
 	if o.Mode == Sequential {
 		run.Concurrency = 1
@@ -86,14 +99,16 @@ const userAgent = "httplab-requester"
 func newPlan(ctx context.Context, t Target, o Options) *plan {
 	p := &plan{
 		opts:   o,
-		sched:  Schedule{N: o.Requests, Spread: o.Spread},
-		limit:  o.Requests,
+		sched:  Schedule{N: o.Requests, Spread: o.Spread, Shard: o.Shard, Shards: o.Shards},
 		locals: o.Bind,
 	}
+	// From here on, Requests is what this run sends: its shard's count.
+	p.opts.Requests = p.sched.Count()
+	p.limit = p.opts.Requests
 	switch {
 	case o.Mode == Sequential:
 		p.limit = 1
-	case o.Concurrency > 0 && o.Concurrency < o.Requests:
+	case o.Concurrency > 0 && o.Concurrency < p.opts.Requests:
 		p.limit = o.Concurrency
 	}
 	for _, path := range t.Paths {
@@ -121,7 +136,17 @@ func (p *plan) address() string {
 	return p.addr.String()
 }
 
-func (p *plan) request(i int) []byte { return p.reqs[i%len(p.reqs)] }
+// request is the bytes of the run's request i: the path is that of its
+// index in the undivided schedule, so a shard asks what the whole run would.
+func (p *plan) request(i int) []byte { return p.reqs[p.sched.Seq(i)%len(p.reqs)] }
+
+// start is the run's zero: -start-at's instant, or now.
+func (p *plan) start(now time.Time) time.Time {
+	if !p.opts.StartAt.IsZero() {
+		return p.opts.StartAt
+	}
+	return now
+}
 
 // local is the source address of request i; invalid for "any".
 func (p *plan) local(i int) netip.Addr {

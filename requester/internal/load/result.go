@@ -84,11 +84,17 @@ type Run struct {
 	// LastDue is when the schedule's last request was due: (r−1)·t/r, not
 	// t, since request i is due at i·t/r and the first at 0.
 	LastDue time.Duration
-	// Results holds one entry per request sent, indexed by Seq. When the run
+	// Results holds one entry per request sent, in Seq order. When the run
 	// was interrupted it is shorter than Requests: requests never sent are not
 	// invented.
 	Results     []Result
 	Interrupted bool
+	// A shard of a run: Requests counts this shard's requests, RunRequests
+	// the undivided schedule's, and each result's Seq is its index there.
+	// Shards is 1 for a whole run.
+	Shard, Shards, RunRequests int
+	// Anchored: Began is the -start-at instant, shared by every shard.
+	Anchored bool
 }
 
 // Served is the number of requests answered 200.

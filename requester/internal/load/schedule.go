@@ -11,14 +11,38 @@ import (
 // i·spread/n after the start. Due times are computed from the start, never
 // from the previous request, so lateness in one request does not push back
 // the ones after it.
+//
+// A shard is the slice of that schedule whose indexes i have i mod Shards =
+// Shard (as k6's execution segments slice one test): its request j is
+// request Shard + j·Shards of the undivided schedule, due at the same time.
+// The union of the Shards shards is the undivided schedule. Shards 0 or 1
+// is the whole schedule.
 type Schedule struct {
 	N      int
 	Spread time.Duration
+	Shard  int
+	Shards int
 }
 
-// Due is the offset from the run's start at which request i is due, rounded
-// down to the nanosecond. It is exact for any n and spread (128-bit product).
-func (s Schedule) Due(i int) time.Duration {
+// of is the number of shards, at least 1.
+func (s Schedule) of() int { return max(s.Shards, 1) }
+
+// Count is the number of requests of the shard.
+func (s Schedule) Count() int {
+	if s.N <= s.Shard {
+		return 0
+	}
+	return (s.N - s.Shard + s.of() - 1) / s.of()
+}
+
+// Seq is the index in the undivided schedule of the shard's request j.
+func (s Schedule) Seq(j int) int { return s.Shard + j*s.of() }
+
+// Due is the offset from the run's start at which the shard's request j is
+// due: that of request Seq(j) of the undivided schedule, rounded down to
+// the nanosecond. It is exact for any n and spread (128-bit product).
+func (s Schedule) Due(j int) time.Duration {
+	i := s.Seq(j)
 	if s.Spread <= 0 || s.N <= 0 || i <= 0 {
 		return 0
 	}

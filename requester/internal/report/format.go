@@ -103,6 +103,19 @@ func WriteJSON(w io.Writer, rep Report) error {
 	return enc.Encode(rep)
 }
 
+// ReadJSON reads a report written by WriteJSON.
+func ReadJSON(r io.Reader) (Report, error) {
+	var rep Report
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&rep); err != nil {
+		return Report{}, err
+	}
+	if dec.More() {
+		return Report{}, fmt.Errorf("more than one JSON document")
+	}
+	return rep, nil
+}
+
 // csvHeader names the CSV columns; one row per request follows, for every
 // run in the report.
 var csvHeader = []string{

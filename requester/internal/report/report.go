@@ -54,6 +54,42 @@ type Run struct {
 	LatencyByOutcome map[string]Latency `json:"latency_by_outcome"`
 	Histogram        []Bucket           `json:"histogram"`
 	PerSecond        []Second           `json:"per_second"`
+
+	// Shard says which slice of a larger run this is (-shard, -start-at);
+	// requester merge reads it to check that reports are of one run and to
+	// put their results on its clock. Absent for a whole, unanchored run.
+	Shard *Shard `json:"shard,omitempty"`
+	// Merged and Clients are set by requester merge.
+	Merged  *Merged  `json:"merged,omitempty"`
+	Clients []Client `json:"clients,omitempty"`
+}
+
+// Shard describes the slice of one run a report holds: the requests i of
+// a run_requests-long schedule with i mod count = index, each result's seq
+// being its i. StartAt is the schedule's zero shared by every shard
+// (RFC 3339, nanoseconds), "" when the run was not anchored with -start-at.
+type Shard struct {
+	Index       int    `json:"index"`
+	Count       int    `json:"count"`
+	RunRequests int    `json:"run_requests"`
+	StartAt     string `json:"start_at"`
+}
+
+// Merged says which shards a merged run was made of.
+type Merged struct {
+	Shards  int   `json:"shards"`  // the run's number of shards
+	Indexes []int `json:"indexes"` // the shards merged, in order
+	Missing []int `json:"missing"` // the shards no report was given for
+}
+
+// Client is what one client address sent and got in a merged run.
+type Client struct {
+	Addr       string         `json:"addr"`
+	Requests   int            `json:"requests"`
+	Status     map[string]int `json:"status"`
+	Errors     Errors         `json:"errors"`
+	LatencyMs  Latency        `json:"latency_ms"`
+	LatenessMs Latency        `json:"lateness_ms"` // a client whose machine or clock lags shows here
 }
 
 // Errors counts requests that got no response, by category.
@@ -194,15 +230,13 @@ func buildRun(r load.Run) Run {
 		Histogram:        make([]Bucket, 0, len(s.Histogram)),
 		PerSecond:        make([]Second, 0, len(s.PerSecond)),
 	}
-	for code, n := range s.Status {
-		out.Status[strconv.Itoa(code)] = n
+	if r.Shards > 1 || r.Anchored {
+		out.Shard = &Shard{Index: r.Shard, Count: max(r.Shards, 1), RunRequests: max(r.RunRequests, r.Requests)}
+		if r.Anchored {
+			out.Shard.StartAt = r.Began.UTC().Format(time.RFC3339Nano)
+		}
 	}
-	out.Errors = Errors{
-		Refused: s.Errors[load.Refused],
-		Reset:   s.Errors[load.Reset],
-		Timeout: s.Errors[load.Timeout],
-		Other:   s.Errors[load.Other],
-	}
+	out.Status, out.Errors = counts(s)
 	for _, c := range stats.Classes {
 		if p := s.ByClass[c]; p.Count > 0 {
 			out.LatencyByOutcome[c.String()] = latency(p)
@@ -247,6 +281,44 @@ func buildRun(r load.Run) Run {
 			LatenessMs:  ms(res.Lateness()),
 			Detail:      escape.Detail(res.Detail), // escaped already; kept so whatever the source
 		})
+	}
+	return out
+}
+
+func counts(s stats.Summary) (map[string]int, Errors) {
+	status := map[string]int{}
+	for code, n := range s.Status {
+		status[strconv.Itoa(code)] = n
+	}
+	return status, Errors{
+		Refused: s.Errors[load.Refused],
+		Reset:   s.Errors[load.Reset],
+		Timeout: s.Errors[load.Timeout],
+		Other:   s.Errors[load.Other],
+	}
+}
+
+// ClientsOf sums up a run's results by client address, as addr names
+// them, in order of first appearance: counts, and latency and lateness
+// percentiles from that client's own results.
+func ClientsOf(run load.Run, addr func(load.Result) string) []Client {
+	var order []string
+	groups := map[string][]load.Result{}
+	for _, r := range run.Results {
+		a := addr(r)
+		if _, ok := groups[a]; !ok {
+			order = append(order, a)
+		}
+		groups[a] = append(groups[a], r)
+	}
+	out := make([]Client, 0, len(order))
+	for _, a := range order {
+		sub := run
+		sub.Results = groups[a]
+		s := stats.Summarize(sub)
+		c := Client{Addr: a, Requests: s.Sent, LatencyMs: latency(s.Latency), LatenessMs: latency(s.Lateness)}
+		c.Status, c.Errors = counts(s)
+		out = append(out, c)
 	}
 	return out
 }

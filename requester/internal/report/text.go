@@ -71,7 +71,43 @@ func answerTables(rep Report, width int) []table {
 	if rep.Hits != nil {
 		out = append(out, hitsTable(*rep.Hits))
 	}
+	for _, r := range rep.Runs {
+		if len(r.Clients) > 0 {
+			out = append(out, clientsTable(r))
+		}
+	}
 	return out
+}
+
+// clientsTable is a merged run by client address: what each sent and got,
+// and how late it sent (a client whose machine or clock lags shows there).
+func clientsTable(r Run) table {
+	tb := table{
+		Title:  "Clients (latency and lateness in ms): " + r.Label(),
+		Header: []string{"address", "requests", "200", "429", "503", "other", "errors", "p50", "p99", "late p99"},
+		Align:  "lr",
+	}
+	for _, c := range r.Clients {
+		other := 0
+		for code, n := range c.Status {
+			if code != "200" && code != "429" && code != "503" {
+				other += n
+			}
+		}
+		tb.Rows = append(tb.Rows, []string{
+			middle(c.Addr, 40), strconv.Itoa(c.Requests), strconv.Itoa(c.Status["200"]), strconv.Itoa(c.Status["429"]),
+			strconv.Itoa(c.Status["503"]), strconv.Itoa(other), strconv.Itoa(c.Errors.Total()),
+			f3(c.LatencyMs.P50), f3(c.LatencyMs.P99), f3(c.LatenessMs.P99),
+		})
+	}
+	if m := r.Merged; m != nil {
+		note := fmt.Sprintf("Merged from %d of %d shards", len(m.Indexes), m.Shards)
+		if len(m.Missing) > 0 {
+			note += fmt.Sprintf("; no report for shard(s) %v: their requests are not counted", m.Missing)
+		}
+		tb.Notes = append(tb.Notes, note+".")
+	}
+	return tb
 }
 
 // detailTables are the rest: how each run went, request by request.
@@ -288,6 +324,14 @@ func summaryRows(runs []Run) [][]string {
 		rows = append(rows, cells)
 	}
 	row("address", func(r Run) string { return r.Address })
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Shard != nil }) {
+		row("shard", func(r Run) string {
+			if r.Shard == nil {
+				return "whole run"
+			}
+			return fmt.Sprintf("%d/%d of %d", r.Shard.Index, r.Shard.Count, r.Shard.RunRequests)
+		})
+	}
 	row("requests", func(r Run) string { return strconv.Itoa(r.Requests) })
 	if slices.ContainsFunc(runs, func(r Run) bool { return r.Interrupted }) {
 		row("sent (interrupted)", func(r Run) string { return strconv.Itoa(r.Sent) })
