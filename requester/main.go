@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer, stderrIsTerminal bool) int {
 	if err != nil {
 		return 2 // already printed, with the usage
 	}
-	if !cfg.StartAt.IsZero() && !checkStartAt(cfg, time.Now(), stderr) {
+	if !cfg.StartAt.IsZero() && !checkStartAt(cfg, time.Now(), stderr, stderrIsTerminal && !cfg.Quiet) {
 		return 2
 	}
 	// The first interrupt stops sending and still reports what was sent;
@@ -155,11 +156,12 @@ func output(rep report.Report, asJSON bool, file string, opts report.TextOptions
 const startSlack = time.Second
 
 // checkStartAt says what a -start-at means now. Far ahead: that the run
-// waits. A little past: nothing (the requests already due leave at once,
+// waits, when someone watches (chatty: a container's log may be its
+// report). A little past: nothing (the requests already due leave at once,
 // and their lateness says by how much). More than startSlack past: a
 // warning. Past the whole schedule as well: a refusal, since every request
 // would leave at once and the run would be one burst, not the schedule.
-func checkStartAt(cfg config.Config, now time.Time, stderr io.Writer) bool {
+func checkStartAt(cfg config.Config, now time.Time, stderr io.Writer, chatty bool) bool {
 	at := cfg.StartAt.UTC().Format(time.RFC3339Nano)
 	ago := now.Sub(cfg.StartAt)
 	switch {
@@ -169,7 +171,7 @@ func checkStartAt(cfg config.Config, now time.Time, stderr io.Writer) bool {
 		return false
 	case ago > startSlack:
 		fmt.Fprintf(stderr, "requester: -start-at %s was %.1f s ago: the requests already due leave at once, reported late\n", at, ago.Seconds())
-	case -ago > startSlack:
+	case -ago > startSlack && chatty:
 		fmt.Fprintf(stderr, "requester: waiting %.1f s for -start-at %s\n", -ago.Seconds(), at)
 	}
 	return true
@@ -208,13 +210,23 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	return output(rep, m.JSON, m.Output, report.TextOptions{Requests: true, Detail: m.Verbose}, stdout, stderr)
 }
 
+// readReport reads a shard's JSON report. Lines before the JSON (a line
+// starting with "{") are skipped: a container's log holds its stderr too,
+// and a shard may have said something there before its report.
 func readReport(name string) (report.Report, error) {
-	f, err := os.Open(name)
+	data, err := os.ReadFile(name)
 	if err != nil {
 		return report.Report{}, err
 	}
-	defer f.Close()
-	rep, err := report.ReadJSON(f)
+	for len(data) > 0 && data[0] != '{' {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			data = nil
+			break
+		}
+		data = data[nl+1:]
+	}
+	rep, err := report.ReadJSON(bytes.NewReader(data))
 	if err != nil {
 		return report.Report{}, fmt.Errorf("not a requester JSON report: %v", err)
 	}

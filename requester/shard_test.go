@@ -132,6 +132,13 @@ func TestShardsThenMerge(t *testing.T) {
 	if !strings.Contains(errOut, "wrote the HTML report to") {
 		t.Errorf("merge -o: stderr %q", errOut)
 	}
+	// A shard's file may be its container's log: stderr lines, then the JSON.
+	logged := filepath.Join(dir, "logged.json")
+	data, _ := os.ReadFile(files[1])
+	_ = os.WriteFile(logged, append([]byte("requester: -start-at was 1.5 s ago: ...\n"), data...), 0o600)
+	if code, _, errOut := runMain(t, "merge", files[0], logged, files[2]); code != 0 {
+		t.Errorf("merge with a log line before a report: exit %d: %s", code, errOut)
+	}
 	// The tables, with the clients.
 	code, out, _ = runMain(t, append([]string{"merge"}, files...)...)
 	if code != 0 || !strings.Contains(out, "Clients (latency and lateness in ms)") || !strings.Contains(out, "127.0.0.4") {
@@ -191,10 +198,16 @@ func TestStartAtChecks(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		cfg := config.Config{StartAt: now.Add(-c.ago), Spread: c.spread}
-		ok := checkStartAt(cfg, now, &stderr)
+		ok := checkStartAt(cfg, now, &stderr, true)
 		if ok != c.ok || !strings.Contains(stderr.String(), c.want) || (c.want == "" && stderr.Len() > 0) {
 			t.Errorf("%v ago, -t %v: ok %v, said %q; want %v and %q", c.ago, c.spread, ok, stderr.String(), c.ok, c.want)
 		}
+	}
+	// Waiting is said only to someone watching: a container's log may be
+	// its report.
+	var quiet bytes.Buffer
+	if !checkStartAt(config.Config{StartAt: now.Add(time.Minute)}, now, &quiet, false) || quiet.Len() > 0 {
+		t.Errorf("not chatty: said %q", quiet.String())
 	}
 	// Through run: refused with exit 2, nothing sent, nothing on stdout.
 	clearEnv(t)

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -199,20 +200,29 @@ func build(e env, set map[string]bool) (Config, error) {
 	return c, nil
 }
 
-// ParseShard reads "k/n": shard k (from 0) of n.
+// ParseShard reads "k/n": shard k (from 0) of n. k is taken modulo n
+// (request i is in the shard when i mod n = k mod n), so shards numbered
+// from 1 to n work too. A Docker Swarm node ID in place of k counts as
+// shard 0: it is what {{.Task.Slot}} renders for one task of a replicated
+// job, whose other tasks get the slots 1 to n-1.
 func ParseShard(s string) (k, n int, err error) {
 	ks, ns, ok := strings.Cut(s, "/")
-	if ok {
-		k, err = strconv.Atoi(strings.TrimSpace(ks))
-		if err == nil {
-			n, err = strconv.Atoi(strings.TrimSpace(ns))
+	ks, ns = strings.TrimSpace(ks), strings.TrimSpace(ns)
+	n, err = strconv.Atoi(ns)
+	if ok && err == nil && n >= 1 {
+		if swarmNodeID.MatchString(ks) {
+			return 0, n, nil
+		}
+		if k, err = strconv.Atoi(ks); err == nil && k >= 0 {
+			return k % n, n, nil
 		}
 	}
-	if !ok || err != nil || n < 1 || k < 0 || k >= n {
-		return 0, 0, fmt.Errorf("%q is not k/n with 0 <= k < n, such as 0/4 (the first of four shards)", s)
-	}
-	return k, n, nil
+	return 0, 0, fmt.Errorf("%q is not k/n with k >= 0 and n >= 1, such as 0/4 (the first of four shards)", s)
 }
+
+// swarmNodeID is what a Docker Swarm node ID looks like: 25 lower-case
+// letters and digits.
+var swarmNodeID = regexp.MustCompile(`^[a-z0-9]{25}$`)
 
 // ParseStartAt reads a wall-clock instant: RFC 3339 (2026-12-01T06:00:00Z,
 // a fraction allowed) or Unix seconds with an optional fraction

@@ -34,7 +34,7 @@ func TestShardAndStartAt(t *testing.T) {
 		args []string
 		name string // the flag the message must name
 	}{
-		{[]string{"-shard", "4/4"}, "-shard"}, {[]string{"-shard", "-1/4"}, "-shard"}, {[]string{"-shard", "1"}, "-shard"},
+		{[]string{"-shard", "-1/4"}, "-shard"}, {[]string{"-shard", "1"}, "-shard"}, {[]string{"-shard", "x/4"}, "-shard"},
 		{[]string{"-shard", "a/b"}, "-shard"}, {[]string{"-shard", "0/0"}, "-shard"},
 		{[]string{"-r", "3", "-shard", "3/5"}, "would send no request"},
 		{[]string{"-start-at", "tomorrow"}, "-start-at"}, {[]string{"-start-at", "1796104800.1234567891"}, "-start-at"},
@@ -45,6 +45,21 @@ func TestShardAndStartAt(t *testing.T) {
 		_, out, err := parse(t, c.args...)
 		if err == nil || !strings.Contains(out, c.name) {
 			t.Errorf("%v: %v, message %q does not say %q", c.args, err, out, c.name)
+		}
+	}
+}
+
+// k is taken mod n, and a Swarm node ID (what {{.Task.Slot}} renders for
+// one task of a replicated job) is shard 0: the slots of n tasks cover
+// every shard once.
+func TestShardFromSwarmSlots(t *testing.T) {
+	for in, want := range map[string][2]int{
+		"4/4": {0, 4}, "1/4": {1, 4}, "9/4": {1, 4}, " 2 / 3 ": {2, 3}, "0/1": {0, 1},
+		"k5x2m9q0w7e3r1t8y6u4i2o0p/4": {0, 4},
+	} {
+		k, n, err := ParseShard(in)
+		if err != nil || k != want[0] || n != want[1] {
+			t.Errorf("%q: %d/%d %v, want %v", in, k, n, err, want)
 		}
 	}
 }
