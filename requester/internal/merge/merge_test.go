@@ -324,7 +324,7 @@ func TestMergedReportFormats(t *testing.T) {
 		if err := report.Encode(&buf, f, rep); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
-		if f == report.HTML && !strings.Contains(buf.String(), "<caption>Clients") {
+		if f == report.HTML && !strings.Contains(buf.String(), "<h4>Clients") {
 			t.Error("the page has no clients table")
 		}
 		if f == report.CSV && strings.Count(buf.String(), "\n") != 41 {

@@ -179,9 +179,9 @@ func timeline(run Run) template.HTML {
 	}
 	span = math.Max(span, 0.001)
 	tick := niceStep(span, 10)
-	// The axis ends on the first tick past the last mark, and the data sit
-	// padX inside the frame, so the last bar and tick never touch its side.
-	axis := (math.Floor(span/tick) + 1) * tick
+	// The axis runs 2 % past the last mark, and the data sit padX inside
+	// the frame, so the last bar and planned mark never touch its side.
+	axis := span * 1.02
 	x := func(ms float64) float64 { return marginL + padX + ms/axis*(plotW-2*padX) }
 	h := marginT + plotH + marginB
 
@@ -326,8 +326,8 @@ func speedupChart(sp []Speedup) template.HTML {
 func histogramChart(run Run) template.HTML {
 	var labels, tips []string
 	var counts [][5]int
+	labels = edgeLabels(run.Histogram)
 	for _, b := range run.Histogram {
-		labels = append(labels, shortMs(b.FromMs))
 		tips = append(tips, fmt.Sprintf("%.3f–%.3f ms", b.FromMs, b.ToMs))
 		counts = append(counts, [5]int{b.OK, b.S429, b.S503, b.Other, b.Errors})
 	}
@@ -343,6 +343,44 @@ func perSecondChart(run Run) template.HTML {
 		counts = append(counts, [5]int{s.OK, s.S429, s.S503, s.Other, s.Errors})
 	}
 	return stackedBars("outcomes per second", "second of the run (by send time)", labels, counts, tips)
+}
+
+// edgeLabels are the histogram's lower edges, each with as few digits as
+// keep neighbours apart: log-spaced edges close together (101.4, 101.9)
+// would otherwise print alike.
+func edgeLabels(buckets []Bucket) []string {
+	var labels []string
+	for extra := 0; extra <= 3; extra++ {
+		labels = labels[:0]
+		distinct := true
+		for i, b := range buckets {
+			labels = append(labels, shortMsDigits(b.FromMs, extra))
+			if i > 0 && labels[i] == labels[i-1] {
+				distinct = false
+			}
+		}
+		if distinct {
+			break
+		}
+	}
+	return labels
+}
+
+func shortMsDigits(v float64, extra int) string {
+	if extra == 0 {
+		return shortMs(v)
+	}
+	digits := extra
+	switch {
+	case v >= 100:
+	case v >= 10:
+		digits++
+	case v >= 1:
+		digits += 2
+	default:
+		digits += 3
+	}
+	return strconv.FormatFloat(v, 'f', digits, 64)
 }
 
 // shortMs prints a latency with about three significant digits.

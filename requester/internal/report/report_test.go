@@ -74,6 +74,12 @@ func TestSpeedupArithmetic(t *testing.T) {
 	if sp := Build(runs, nil).Speedup[0]; sp.Workers != 4 || sp.Efficiency != 2 {
 		t.Errorf("capped: %+v", sp)
 	}
+	// An efficiency above 1 is explained where it is printed.
+	var buf bytes.Buffer
+	_ = WriteText(&buf, Build(runs, nil), TextOptions{})
+	if !strings.Contains(buf.String(), "Efficiency above 1: the concurrent run did less work") {
+		t.Errorf("no note on an efficiency of 2:\n%s", buf.String())
+	}
 	// No pair, no speedup row.
 	if sp := Build(runs[1:], nil).Speedup; len(sp) != 0 || sp == nil {
 		t.Errorf("single run: speedup %#v, want an empty list", sp)

@@ -602,12 +602,16 @@ func speedupTable(sp []Speedup) table {
 			strconv.Itoa(s.Workers), strconv.FormatFloat(s.Efficiency, 'f', 3, 64),
 		})
 	}
+	notes := []string{"Workers: -c, or -r when uncapped. Efficiency = speedup / workers: 1 when every " +
+		"request in flight saved its whole time."}
+	if slices.ContainsFunc(sp, func(s Speedup) bool { return s.Efficiency > 1 }) {
+		notes = append(notes, "Efficiency above 1: the concurrent run did less work than the sequential one, "+
+			"such as fast 429s or 503s where the other had 200s; compare their status rows in the summary.")
+	}
 	return table{
 		Title:  "Speedup: sequential wall time / concurrent wall time",
 		Header: []string{"target", "sequential s", "concurrent s", "speedup", "workers", "efficiency"},
-		Rows:   rows, Align: "lr",
-		Notes: []string{"Workers: -c, or -r when uncapped. Efficiency = speedup / workers: 1 when every " +
-			"request in flight saved its whole time."},
+		Rows:   rows, Align: "lr", Notes: notes,
 	}
 }
 

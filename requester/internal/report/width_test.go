@@ -131,6 +131,9 @@ func TestComparisonLeadsWithItsAnswer(t *testing.T) {
 	if !strings.Contains(out, "Add -v") {
 		t.Error("the compact report does not say how to get the detail")
 	}
+	if strings.Contains(out, "Efficiency above 1") {
+		t.Error("the note on an efficiency above 1 without one")
+	}
 	if lines := strings.Count(out, "\n"); lines > 150 {
 		t.Errorf("compact comparison of 6 runs is %d lines", lines)
 	}
@@ -177,8 +180,8 @@ func TestHTMLSummaryIsTables(t *testing.T) {
 	if strings.Contains(page, "<pre") || strings.Contains(page, "┌") {
 		t.Error("the page still has text tables")
 	}
-	for _, want := range []string{"<caption>Summary</caption>", "<caption>Speedup: ", "<th>server:8080 sequential</th>",
-		"<caption>Latency by outcome (ms): http://server-seq:8080 concurrent</caption>", "<td class=\"l\">last due (s)</td>",
+	for _, want := range []string{"<h4>Summary</h4>", "<h4>Speedup: ", "<th>server:8080 sequential</th>",
+		"<h4>Latency by outcome (ms): http://server-seq:8080 concurrent</h4>", "<td class=\"l\">last due (s)</td>",
 		"<th>first byte ms</th>", "<th>end ms</th>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -242,5 +245,19 @@ func TestChartsKeepMargins(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Histogram labels close together on the log scale still differ.
+func TestHistogramLabelsDiffer(t *testing.T) {
+	buckets := []Bucket{{FromMs: 100.695}, {FromMs: 101.4}, {FromMs: 101.9}, {FromMs: 102.6}, {FromMs: 110}}
+	labels := edgeLabels(buckets)
+	for i := 1; i < len(labels); i++ {
+		if labels[i] == labels[i-1] {
+			t.Errorf("labels %v repeat", labels)
+		}
+	}
+	if got := edgeLabels([]Bucket{{FromMs: 1}, {FromMs: 10}, {FromMs: 100}}); got[0] != "1.00" || got[2] != "100" {
+		t.Errorf("well apart: %v", got)
 	}
 }
