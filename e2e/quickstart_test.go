@@ -38,8 +38,13 @@ func quickStart(t *testing.T, composeCmd []string) {
 	s := newStack(t, composeCmd)
 	s.asTyped = true
 	s.baseImage()
+	// The lab's images are shared by name (docker-compose.yml), so an earlier build may have left
+	// them: take the names away, so that only `up --build` can give them back.
+	for _, ref := range []string{"httplab-server:latest", "httplab-requester:latest"} {
+		_ = exec.Command("docker", "image", "rm", ref).Run()
+	}
 	if imgs := s.images(); len(imgs) > 0 {
-		t.Fatalf("fresh project %s already has images %v", s.project, imgs)
+		t.Fatalf("the lab's images are still there after removing them: %v", imgs)
 	}
 	t.Cleanup(func() {
 		if err := s.down(); err != nil {
@@ -91,7 +96,7 @@ func quickStart(t *testing.T, composeCmd []string) {
 
 	imgs := s.images()
 	if imgs["server"] == "" || imgs["requester"] == "" {
-		t.Fatalf("after `up --build` the project's images are %v; want the server's and the requester's", imgs)
+		t.Fatalf("after `up --build` the lab's images are %v; want the server's and the requester's", imgs)
 	}
 
 	// The second terminal: the first run of the requester, its report piped to jq.

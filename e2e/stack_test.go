@@ -353,19 +353,27 @@ func (s *stack) baseImage() {
 	}
 }
 
-// images lists the project's image IDs by service; compose 1.29 names them PROJECT_SERVICE,
-// v2 PROJECT-SERVICE.
+// images lists the lab's image IDs by service: docker-compose.yml names them (httplab-server,
+// httplab-requester, shared by every project and by docker-stack.yml); a service without a name
+// would get PROJECT_SERVICE (compose 1.29) or PROJECT-SERVICE (v2).
 func (s *stack) images() map[string]string {
-	out, err := exec.Command("docker", "images", "--format", "{{.Repository}} {{.ID}}").Output()
+	out, err := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").Output()
 	if err != nil {
 		return nil
 	}
 	ids := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		repo, id, ok := strings.Cut(line, " ")
+		ref, id, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
 		}
+		switch ref {
+		case "httplab-server:latest":
+			ids["server"] = id
+		case "httplab-requester:latest":
+			ids["requester"] = id
+		}
+		repo, _, _ := strings.Cut(ref, ":")
 		for _, sep := range []string{"_", "-"} {
 			if svc, found := strings.CutPrefix(repo, s.project+sep); found {
 				ids[svc] = id
@@ -373,6 +381,21 @@ func (s *stack) images() map[string]string {
 		}
 	}
 	return ids
+}
+
+// projectImages lists the images named after the project, which down must remove.
+func (s *stack) projectImages() []string {
+	out, err := exec.Command("docker", "images", "--format", "{{.Repository}}").Output()
+	if err != nil {
+		return nil
+	}
+	var left []string
+	for _, repo := range strings.Fields(string(out)) {
+		if strings.HasPrefix(repo, s.project+"_") || strings.HasPrefix(repo, s.project+"-") {
+			left = append(left, repo)
+		}
+	}
+	return left
 }
 
 // down removes everything the project made: containers, network, volumes and its images. The
@@ -397,8 +420,8 @@ func (s *stack) leftovers() []string {
 			left = append(left, fmt.Sprintf("%s: %v", q[0], f))
 		}
 	}
-	for svc := range s.images() {
-		left = append(left, "image of "+svc)
+	for _, img := range s.projectImages() {
+		left = append(left, "image "+img)
 	}
 	sort.Strings(left)
 	return left
