@@ -11,7 +11,6 @@
 //	cpu        CPU time used so far by a process and its children
 //	record     read one measurement's outputs and append it, as a named JSON record, to the records file
 //	summarize  read the records, judge every threshold, and write the results' markdown
-//	json       print fields of a JSON document read on stdin (for scripts/requester-limits)
 //
 // scripts/bench starts and pins the processes; the records (type Record,
 // one JSON object a line) are the suite's only data, and summarize owns
@@ -35,12 +34,11 @@ var commands = map[string]func(args []string) error{
 	"cpu":       cpu,
 	"record":    record,
 	"summarize": summarize,
-	"json":      jsonFields,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: benchtool bare|busy|flood|idle|cpu|record|summarize|json [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool bare|busy|flood|hold|idle|cpu|record|summarize [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
