@@ -92,6 +92,14 @@ func TestLockedExact(t *testing.T) {
 	if got := c.Get("/index.html"); got != 1000 {
 		t.Errorf("one path: %d; want 1000", got)
 	}
+	// Two goroutines per core in tight loops on one counter: an increment
+	// that loads, then stores (a lost update waiting to happen) loses some
+	// of these 400,000 every time, not by luck.
+	c = mustNew(t, Locked)
+	hammer(c, []string{"/hot"}, 8, 50_000)
+	if got := c.Get("/hot"); got != 8*50_000 {
+		t.Errorf("one hot path: %d; want %d", got, 8*50_000)
+	}
 	paths := []string{"/", "/a.css", "/b/", "/c.png", "/d.pdf"}
 	c = mustNew(t, Locked)
 	hammer(c, paths, 64, 500) // 64*500 = 32,000 spread over 5 paths

@@ -365,6 +365,15 @@ func TestIPPortKeyCannotLimit(t *testing.T) {
 			t.Errorf("got %d", rp.Status)
 		}
 	}
+	// Each (IP, port) slot is released under its own key: all back to zero,
+	// nothing released that was not taken.
+	eventually(t, "ip-port slots released", func() bool {
+		s := r.Admission()
+		return s.Active == 0 && len(s.Clients) == 0
+	})
+	if s := r.Admission(); s.Spurious != 0 {
+		t.Errorf("%d spurious releases under ip-port keys", s.Spurious)
+	}
 	// The same cap keyed by IP stops the second connection.
 	r2 := start(t, func(c *server.Options) { c.MaxPerClient = 1 })
 	first := r2.hold(t, 2)
