@@ -379,3 +379,19 @@ func TestReserve(t *testing.T) {
 		t.Fatalf("snapshot %+v", sn)
 	}
 }
+
+// BenchmarkAdmitConn is the accept path's admission with shedding on and
+// the server not full: admit, the head arrives, release.
+func BenchmarkAdmitConn(b *testing.B) {
+	a := New(60, 12)
+	a.SetShedding(Shedding{On: true, HeadGrace: 2 * time.Second, Penalty: 10 * time.Second, Reserve: 6, MinIdle: time.Second})
+	k := key(1)
+	p := &peer{}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, _, _ := a.AdmitConn(k, p, now)
+		c.HeadDone()
+		c.Release()
+	}
+}
