@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -57,14 +58,15 @@ func TestShardsUnionIsTheUndividedSchedule(t *testing.T) {
 // due time from the shared zero), and each reports its own lateness.
 func TestShardsAgainstServer(t *testing.T) {
 	engines(t, func(t *testing.T) {
-		srv := startServer(t, ok)
+		// The body is the path asked for, so bytes say which path was sent.
+		srv := startServer(t, func(c net.Conn, path string) { respond(c, 200, path) })
 		const n, shards = 12, 3
 		spread := 600 * time.Millisecond
 		start := time.Now().Add(300 * time.Millisecond).Round(time.Millisecond)
 		whole := Schedule{N: n, Spread: spread}
 		var all []Result
 		for k := range shards {
-			run := Execute(context.Background(), srv.target("/a", "/b", "/c"), Options{
+			run := Execute(context.Background(), srv.target("/a", "/bb", "/ccc"), Options{
 				Requests: n, Spread: spread, Shard: k, Shards: shards, StartAt: start,
 				Mode: Concurrent, Timeout: 5 * time.Second,
 				Bind: []netip.Addr{netip.MustParseAddr("127.0.0." + strconv.Itoa(2+k))},
@@ -79,8 +81,9 @@ func TestShardsAgainstServer(t *testing.T) {
 				if r.Seq%shards != k || r.Scheduled != whole.Due(r.Seq) {
 					t.Errorf("shard %d: seq %d scheduled at %v, undivided %v", k, r.Seq, r.Scheduled, whole.Due(r.Seq))
 				}
-				if want := srv.target().Name() + []string{"/a", "/b", "/c"}[r.Seq%3]; r.URL != want {
-					t.Errorf("seq %d: url %q, want %q", r.Seq, r.URL, want)
+				path := []string{"/a", "/bb", "/ccc"}[r.Seq%3]
+				if want := srv.target().Name() + path; r.URL != want || r.Bytes != int64(len(path)) {
+					t.Errorf("seq %d: url %q and %d bytes, want %q and %d (the undivided run's path)", r.Seq, r.URL, r.Bytes, want, len(path))
 				}
 				// Generous: not early, and not a second late on a loaded machine.
 				if r.Lateness() < 0 || r.Lateness() > time.Second || r.Status != 200 {

@@ -207,6 +207,27 @@ func TestMergeClients(t *testing.T) {
 	if c := rep.Runs[0].Clients[1]; c.Addr != "10.0.1.11" || c.Requests != 10 || c.Errors.Refused != 1 {
 		t.Errorf("client 1 with a refused request: %+v", c)
 	}
+	// From a report of two addresses, such a request has no client to
+	// count for but its own.
+	in = shardReports(t, whole, 4, func(k int, r *load.Run) {
+		if k == 2 {
+			r.Results[1].LocalAddr = netip.MustParseAddrPort("10.0.2.1:40000")
+			r.Results[0].LocalAddr, r.Results[0].Err, r.Results[0].Status = netip.AddrPort{}, load.Refused, 0
+		}
+	})
+	rep, err = Reports(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lone *report.Client
+	for i, c := range rep.Runs[0].Clients {
+		if c.Addr == "(not connected)" {
+			lone = &rep.Runs[0].Clients[i]
+		}
+	}
+	if lone == nil || lone.Requests != 1 || lone.Errors.Refused != 1 || len(rep.Runs[0].Clients) != 6 {
+		t.Errorf("clients %+v", rep.Runs[0].Clients)
+	}
 }
 
 // Reports of different runs are refused, saying how they differ.

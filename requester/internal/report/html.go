@@ -260,9 +260,6 @@ func stackedBars(label string, xTitle string, labels []string, counts [][5]int, 
 	tick := math.Max(niceStep(float64(most), 5), 1)
 	// The axis ends on a tick with room above the tallest bar.
 	top := math.Ceil(float64(most)*(1+headroom)/tick) * tick
-	if top < float64(most)*(1+headroom) {
-		top += tick
-	}
 	y := func(v float64) float64 { return marginT + barChart - v/top*barChart }
 	for v := 0.0; v <= top; v += tick {
 		s.printf(`<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/>`, marginL, marginL+plotW, y(v), y(v))
