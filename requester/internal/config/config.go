@@ -344,6 +344,7 @@ address. Reports of different runs are refused (exit status 2).
 func printUsage(fs *flag.FlagSet) {
 	w := fs.Output()
 	fmt.Fprint(w, `Usage: requester [flags]
+       requester merge [-json] [-o FILE] [-v] REPORT.json...   (see requester merge -h)
 
 Sends exactly -r HTTP/1.0 requests, each on its own connection, request i due
 at i·t/r seconds after the start, and reports status codes, error categories,
