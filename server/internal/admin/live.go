@@ -351,6 +351,8 @@ func (a *Admin) live(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // a proxy in front must not hold frames back
 	rc := http.NewResponseController(w)
+	// The connection may serve another request after this one: leave it no deadline of ours.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	send := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(writeWait)) // not supported by test recorders
 		if _, err := w.Write(b); err != nil {
