@@ -253,7 +253,11 @@ func TestLiveDashboardShowsLostUpdates(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	s := adminStats(t, url)
+	var s admin.Stats
+	servertest.Eventually(t, "every response counted", func() bool {
+		s = adminStats(t, url)
+		return s.Connections.Active == 0 && s.Requests.Total == s.Connections.Accepted
+	})
 	lost := s.Requests.Status["200"] - s.Hits["/a.html"]
 	if lost == 0 {
 		t.Skipf("the naive counter lost nothing in this run (%d 200s); nothing to show", s.Requests.Status["200"])
