@@ -326,7 +326,7 @@ func TestPage(t *testing.T) {
 	for _, want := range []string{
 		`data-v="active">12<`, `data-v="s200">100<`, `data-v="hits_sum">42<`,
 		`class="lost" data-v="lost">58<`, // naive: 100 200s, 42 hits
-		`data-client="127.0.0.2"`, `data-admitted="5"`, `data-retry="1"`,
+		`data-client="127.0.0.2"`, `data-admitted="5"`, `data-retry="1"`, `data-v="idle">0<`, `data-v="shed_pending">0<`,
 		`&lt;script&gt;alert(1)&lt;/script&gt;`,
 		`<noscript><meta http-equiv="refresh" content="5"></noscript>`,
 		`new EventSource("live")`, `<svg`,
