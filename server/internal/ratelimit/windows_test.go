@@ -66,7 +66,10 @@ func TestWindows(t *testing.T) {
 	if active != 2 || top[0].Key != b || top[1].Key != a || top[1].Admitted != 2 || top[1].Wait != 0 || top[0].Admitted != 2 {
 		t.Errorf("later: %d %+v; want b with 2, then a with 2 (its newer two)", active, top)
 	}
-	// An admission exactly one window old is out, as in Allow.
+	// An admission exactly one window old is out, as in Allow: at at+1.02s, a's at at+20ms is.
+	if _, top := l.Windows(at.Add(time.Second+20*time.Millisecond), 10); top[1].Key != a || top[1].Admitted != 2 {
+		t.Errorf("at the edge of a's third: %+v; want a with 2", top)
+	}
 	if active, _ := l.Windows(at.Add(1200*time.Millisecond), 10); active != 0 {
 		t.Errorf("at the edge of b's newest: %d active, want 0", active)
 	}
