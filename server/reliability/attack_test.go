@@ -290,24 +290,33 @@ func politeGet(addr string, from byte) int {
 	return rp.Status
 }
 
-// silentAttacker holds a connection that sends half a head and nothing
-// more, and opens another as soon as the server closes it.
-func silentAttacker(addr string, from byte, stop <-chan struct{}) {
+// reconnecting runs one attacker connection after another until stop: dial
+// opens it, hold does what the attacker does with it until the server
+// closes it.
+func reconnecting(stop <-chan struct{}, dial func() (*net.TCPConn, error), hold func(*net.TCPConn)) {
 	for {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		c, err := dialFrom(addr, from)
+		c, err := dial()
 		if err != nil {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		_, _ = io.WriteString(c, "GET / HTTP/1.0\r\n")
-		waitClosed(c, stop, 0)
+		hold(c)
 		c.Close()
 	}
+}
+
+// silentAttacker holds a connection that sends half a head and nothing
+// more, and opens another as soon as the server closes it.
+func silentAttacker(addr string, from byte, stop <-chan struct{}) {
+	reconnecting(stop, func() (*net.TCPConn, error) { return dialFrom(addr, from) }, func(c *net.TCPConn) {
+		_, _ = io.WriteString(c, "GET / HTTP/1.0\r\n")
+		waitClosed(c, stop, 0)
+	})
 }
 
 // stalledAttacker asks for an 8 MiB file with a tiny receive window. It
@@ -315,25 +324,14 @@ func silentAttacker(addr string, from byte, stop <-chan struct{}) {
 // then reads a byte now and then (to see the server close: then it
 // reconnects), far too little for the response to move.
 func stalledAttacker(addr string, from byte, stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		c, err := dialWith(addr, from, 1024)
-		if err != nil {
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
+	reconnecting(stop, func() (*net.TCPConn, error) { return dialWith(addr, from, 1024) }, func(c *net.TCPConn) {
 		_, _ = io.WriteString(c, "GET /big.bin HTTP/1.0\r\n\r\n")
 		var status [12]byte
 		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		if _, err := io.ReadFull(c, status[:]); err == nil && string(status[9:12]) == "200" {
 			waitClosed(c, stop, 200*time.Millisecond)
 		}
-		c.Close()
-	}
+	})
 }
 
 // waitClosed waits until the server closes c or stop, reading one byte
