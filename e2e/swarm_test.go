@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,19 @@ func TestSwarmLab(t *testing.T) {
 		t.Skipf("e2e: skipped, the engine's swarm state is %q (neither out of a swarm nor an active manager)", s)
 	}
 	root := repoRoot(t)
+
+	// Bad arguments: exit 2 and one line, before anything is deployed or a swarm is made.
+	for _, args := range [][]string{{"-clients", "0", "--", "-r", "8"}, {"--", "-r", "8", "-json"}, {"-clients", "2"}, {"-bogus"}} {
+		cmd := exec.Command(filepath.Join(root, "scripts", "swarm-lab"), args...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(string(out), "swarm-lab: ") {
+			t.Errorf("swarm-lab %v: %v, want exit 2 and a line saying why:\n%s", args, err, out)
+		}
+		if st, _ := exec.Command("docker", "info", "--format", "{{.Swarm.LocalNodeState}}").Output(); strings.TrimSpace(string(st)) != strings.TrimSpace(string(state)) {
+			t.Fatalf("swarm-lab %v changed the engine's swarm state to %s", args, st)
+		}
+	}
 
 	// Build the lab's images from this tree: swarm-lab only builds them when they are missing.
 	s := newStack(t, composeCmd)
