@@ -1,0 +1,78 @@
+package closing
+
+import (
+	"io"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// A connection without a descriptor (net.Pipe) takes the portable path:
+// WriteNow writes under a deadline and says whether all of it went.
+func TestWriteNowWithoutDescriptor(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(client)
+		got <- b
+	}()
+	if !WriteNow(server, []byte(reply)) {
+		t.Fatal("WriteNow over a pipe with a reader did not write")
+	}
+	_ = server.Close()
+	select {
+	case b := <-got:
+		if string(b) != reply {
+			t.Fatalf("read %q", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reader never finished")
+	}
+	if WriteNow(server, []byte(reply)) {
+		t.Fatal("WriteNow claims a write to a closed pipe went")
+	}
+}
+
+// Without a descriptor nothing can be read or peeked at without waiting:
+// ReadNow reads nothing and is never clean, PendingInput assumes input,
+// and Drain still closes.
+func TestNoDescriptorTakesTheSafeSide(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	go func() { _, _ = io.WriteString(client, "GET / HTTP/1.0\r\n\r\n") }()
+	buf := make([]byte, 64)
+	if n, clean := ReadNow(server, buf); n != 0 || clean {
+		t.Fatalf("ReadNow over a pipe = %d, %v; want 0, false", n, clean)
+	}
+	if !PendingInput(server) {
+		t.Fatal("PendingInput over a pipe says no input can be pending")
+	}
+	Drain(server)
+	if _, err := server.Write([]byte("x")); err == nil {
+		t.Fatal("Drain left the pipe open")
+	}
+}
+
+// A connection already closed has no descriptor to use: ReadNow reads
+// nothing and does not call it clean, WriteNow says nothing went.
+func TestClosedConnection(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("the descriptor paths need unix sockets")
+	}
+	client, server := pair(t)
+	_, _ = io.WriteString(client, "GET / HTTP/1.0\r\n\r\n")
+	time.Sleep(20 * time.Millisecond)
+	_ = server.Close()
+	buf := make([]byte, 64)
+	if n, clean := ReadNow(server, buf); n != 0 || clean {
+		t.Fatalf("ReadNow on a closed connection = %d, %v; want 0, false", n, clean)
+	}
+	if WriteNow(server, []byte(reply)) {
+		t.Fatal("WriteNow claims a write on a closed connection went")
+	}
+	if PendingInput(server) {
+		t.Fatal("PendingInput on a closed connection says input is pending")
+	}
+}
