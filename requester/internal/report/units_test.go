@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -93,5 +94,32 @@ func TestStatusCodesNumericOrder(t *testing.T) {
 	}
 	if got := statusCodes(runs); strings.Join(got, ",") != "99,200,429,503,1000" {
 		t.Fatalf("statusCodes = %v", got)
+	}
+}
+
+// A report with no run prints nothing; a single run has no speedup table.
+func TestTextWithoutPairs(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteText(&b, Build(nil, nil), TextOptions{}); err != nil || b.Len() != 0 {
+		t.Errorf("empty report: %v, %q", err, b.String())
+	}
+	b.Reset()
+	if err := WriteText(&b, Build(sampleRuns()[1:], nil), TextOptions{}); err != nil || strings.Contains(b.String(), "Speedup") {
+		t.Errorf("single run: %v, speedup shown:\n%s", err, b.String())
+	}
+}
+
+// An efficiency of exactly 1 needs no explanation; only one above 1 does.
+func TestEfficiencyNoteAboveOneOnly(t *testing.T) {
+	runs := sampleRuns()
+	runs[1].Concurrency = 8 // 200 ms / 25 ms = 8 with 8 workers: efficiency 1
+	rep := Build(runs, nil)
+	if rep.Speedup[0].Efficiency != 1 {
+		t.Fatalf("efficiency %v, want 1", rep.Speedup[0].Efficiency)
+	}
+	var b bytes.Buffer
+	_ = WriteText(&b, rep, TextOptions{})
+	if strings.Contains(b.String(), "Efficiency above 1") {
+		t.Errorf("note on an efficiency of exactly 1:\n%s", b.String())
 	}
 }
