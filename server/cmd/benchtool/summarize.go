@@ -369,10 +369,7 @@ func writeAttack(w io.Writer, a []Record) {
 	fmt.Fprintf(w, "A polite client (127.0.0.3, 50 req/s, requester) alone and beside a flooder (127.0.0.2, as many connections as it can open). Same limits on both servers (see method). CPU µs/resp: the server's CPU time over the flood divided by every response it gave (served and refused).\n\n")
 	fmt.Fprintf(w, "| server | flood | polite success | polite p50 ms | polite p99 ms | flooder served/s | flooder refused/s | flooder errors | server CPU µs/resp |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range a {
-		pct := 0.0
-		if r.Requests > 0 {
-			pct = 100 * float64(r.OK) / float64(r.Requests)
-		}
+		pct := okShare(r)
 		flood := "no"
 		fs, fr, fe, cpu := "–", "–", "–", "–"
 		if r.Cond == condFlood {
@@ -387,6 +384,14 @@ func writeAttack(w io.Writer, a []Record) {
 	}
 }
 
+// okShare is the percentage of a record's requests answered as wanted.
+func okShare(r Record) float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return 100 * float64(r.OK) / float64(r.Requests)
+}
+
 func writeMany(w io.Writer, m []Record) {
 	if len(m) == 0 {
 		return
@@ -395,10 +400,7 @@ func writeMany(w io.Writer, m []Record) {
 	fmt.Fprintf(w, "Attackers on 5 addresses (127.0.1.x), 12 connections each, reconnecting whenever closed: silent (half a head, nothing more), stalled (an 8 MiB file through a 1 KiB window, never read) or mixed (half of each). Beside them a polite client (127.0.0.4) asks for the small page every 0.4 s. Both servers with the defaults' limits: 12 connections per address, 60 in all, 5 requests per second per address, 10 s for the head (nginx: limit_conn, limit_req, client_header_timeout).\n\n")
 	fmt.Fprintf(w, "| server | attack | polite success | polite p50 ms | polite p99 ms | statuses |\n|---|---|---:|---:|---:|---|\n")
 	for _, r := range m {
-		pct := 0.0
-		if r.Requests > 0 {
-			pct = 100 * float64(r.OK) / float64(r.Requests)
-		}
+		pct := okShare(r)
 		codes := slices.Sorted(maps.Keys(r.Status))
 		var st []string
 		for _, c := range codes {
