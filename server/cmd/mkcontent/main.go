@@ -10,35 +10,49 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 )
 
-func main() {
-	out := flag.String("o", "content", "output `directory`")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: mkcontent [-o directory]\n\nWrites the sample site.\n\n")
-		flag.PrintDefaults()
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the command: it returns the exit code (2 for a bad command line, 1
+// when writing fails).
+func run(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("mkcontent", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	out := fl.String("o", "content", "output `directory`")
+	fl.Usage = func() {
+		fmt.Fprintf(fl.Output(), "usage: mkcontent [-o directory]\n\nWrites the sample site.\n\n")
+		fl.PrintDefaults()
 	}
-	flag.Parse()
-	if flag.NArg() > 0 {
-		flag.Usage()
-		os.Exit(2)
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fl.NArg() > 0 {
+		fl.Usage()
+		return 2
 	}
 	written, extra, err := write(*out, site())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mkcontent:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "mkcontent:", err)
+		return 1
 	}
-	fmt.Printf("mkcontent: %s: %d files, %d changed\n", *out, len(site()), written)
+	fmt.Fprintf(stdout, "mkcontent: %s: %d files, %d changed\n", *out, len(site()), written)
 	for _, name := range extra {
-		fmt.Fprintf(os.Stderr, "mkcontent: %s is not generated; remove it if it should not be served\n",
+		fmt.Fprintf(stderr, "mkcontent: %s is not generated; remove it if it should not be served\n",
 			filepath.Join(*out, name))
 	}
+	return 0
 }
 
 // write puts files under dir and returns how many it changed and which
