@@ -114,6 +114,7 @@ type connState struct {
 	buf  []byte // file bodies and error responses
 	hd   []byte // response heads sent beside a body held in buf
 	head bool   // the request is a HEAD: error responses go without their body
+	req  request
 
 	slot    Slot
 	writeBy time.Time // the response's write deadline
@@ -153,7 +154,8 @@ func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, slot Slot, star
 	s.head = false
 	s.slot = slot
 	defer func() { s.slot = nil }()
-	req, err := http.ReadRequest(s.br)
+	req := &s.req
+	err := readRequest(s.br, req)
 	if err == nil && slot != nil && !slot.HeadDone() {
 		// Shed while its head arrived: it holds no slot any more.
 		err = os.ErrDeadlineExceeded
@@ -162,17 +164,18 @@ func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, slot Slot, star
 		h.badRequest(c, s, err, start)
 		return
 	}
-	s.head = req.Method == http.MethodHead
-	if req.ProtoMajor != 1 {
+	s.head = req.method == http.MethodHead
+	if req.protoMajor != 1 {
 		h.finish(c, s, req, start, h.writeError(c, s, http.StatusBadRequest, "Only HTTP/1.x is spoken here."))
 		return
 	}
-	if req.ProtoMinor >= 1 && req.Host == "" {
+	if req.protoMinor >= 1 && req.host == "" {
 		// RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
 		h.finish(c, s, req, start, h.writeError(c, s, http.StatusBadRequest, "An HTTP/1.1 request must carry a Host header."))
 		return
 	}
-	_ = c.SetReadDeadline(time.Time{})
+	// The read deadline stays: nothing reads until a lingering close,
+	// which sets its own, and clearing it would cost a timer operation.
 
 	// Limit: refused requests are answered at once and not charged.
 	if h.o.Limiter != nil {
@@ -279,12 +282,12 @@ type outcome struct {
 	path   string // hit key, for 200s
 }
 
-func (h *Handler) serve(c net.Conn, s *connState, req *http.Request) outcome {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+func (h *Handler) serve(c net.Conn, s *connState, req *request) outcome {
+	if req.method != http.MethodGet && req.method != http.MethodHead {
 		return h.writeError(c, s, http.StatusMethodNotAllowed, "Only GET and HEAD are allowed.", "Allow", "GET, HEAD")
 	}
-	escaped := req.URL.EscapedPath()
-	head := req.Method == http.MethodHead
+	escaped := req.path
+	head := req.method == http.MethodHead
 	if h.cache != nil {
 		if e := h.cache.lookup(escaped); e != nil {
 			if notModified(req, e.modTime) {
@@ -297,10 +300,10 @@ func (h *Handler) serve(c net.Conn, s *connState, req *http.Request) outcome {
 	switch res.Kind {
 	case static.Redirect:
 		loc := res.Location
-		if req.URL.RawQuery != "" {
+		if req.rawQuery != "" {
 			// The request line cannot hold a space, CR or LF, so the query
 			// is safe to echo in a header.
-			loc += "?" + req.URL.RawQuery
+			loc += "?" + req.rawQuery
 		}
 		return h.writeError(c, s, http.StatusMovedPermanently, "Moved to "+html.EscapeString(loc)+".", "Location", loc)
 	case static.Listing:
@@ -425,9 +428,9 @@ func (h *Handler) writeError(c net.Conn, s *connState, status int, detail string
 // no later than the date given, at the one-second resolution of HTTP dates.
 // A date that does not parse, or lies in the future, is ignored, as RFC
 // 9110 §13.1.3 asks.
-func notModified(req *http.Request, modTime time.Time) bool {
-	v := req.Header.Get("If-Modified-Since")
-	if v == "" || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
+func notModified(req *request, modTime time.Time) bool {
+	v := req.ifModifiedSince
+	if v == "" || (req.method != http.MethodGet && req.method != http.MethodHead) {
 		return false
 	}
 	since, err := http.ParseTime(v)
@@ -473,7 +476,7 @@ func (h *Handler) badRequest(c net.Conn, s *connState, err error, start time.Tim
 }
 
 // finish counts, logs and closes.
-func (h *Handler) finish(c net.Conn, s *connState, req *http.Request, start time.Time, o outcome) {
+func (h *Handler) finish(c net.Conn, s *connState, req *request, start time.Time, o outcome) {
 	if o.status == http.StatusOK {
 		h.o.Hits.Inc(o.path)
 	}
@@ -490,7 +493,7 @@ func (h *Handler) finish(c net.Conn, s *connState, req *http.Request, start time
 	if ev != nil {
 		ev = ev.Stringer("remote", c.RemoteAddr())
 		if req != nil {
-			ev = ev.Str("method", req.Method).Str("path", req.URL.EscapedPath())
+			ev = ev.Str("method", req.method).Str("path", req.path)
 		}
 		ev.Int("status", o.status).Int64("bytes", o.bytes).
 			Dur("dur", h.o.Now().Sub(start)).Msg("request")
@@ -500,7 +503,7 @@ func (h *Handler) finish(c net.Conn, s *connState, req *http.Request, start time
 	// would make close send a reset that can eat the response. Input can
 	// also sit in the kernel when a head ended exactly where the read
 	// buffer did, hence the peek.
-	if req == nil || s.br.Buffered() > 0 || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || closing.PendingInput(c) {
+	if req == nil || s.br.Buffered() > 0 || req.body || closing.PendingInput(c) {
 		closing.Linger(c, closing.LingerTimeout, lingerBytes)
 		return
 	}
