@@ -41,6 +41,7 @@ func testCache(t *testing.T, dir string) *fileCache {
 	t.Cleanup(func() { root.Close() })
 	c := newFileCache(root)
 	c.settle = 0
+	c.recheck = 0
 	return c
 }
 
@@ -139,6 +140,31 @@ func TestFileCacheDropsChangedFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFileCacheRechecksAfterAnInterval: within cacheRecheck of the last
+// check a hit trusts it; from then on the next hit checks the tree again,
+// and a successful check starts a new interval.
+func TestFileCacheRechecksAfterAnInterval(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.html", "aaa")
+	writeFile(t, dir, "b.html", "bbb")
+	c := testCache(t, dir)
+	now := int64(1e12)
+	c.clock = func() int64 { return now }
+	c.recheck = 10 * time.Second
+	fillFrom(t, c, "/a.html", "a.html")
+	fillFrom(t, c, "/b.html", "b.html")
+
+	now += int64(c.recheck) // a.html is checked again now, and found unchanged
+	mustHit(t, c, "/a.html", "aaa")
+	writeFile(t, dir, "a.html", "changed")
+	writeFile(t, dir, "b.html", "changed")
+	now += int64(c.recheck) - 1
+	mustHit(t, c, "/a.html", "aaa") // trusted: checked less than recheck ago
+	mustMiss(t, c, "/b.html")       // last checked when filled, 2×recheck-1 ago
+	now++
+	mustMiss(t, c, "/a.html") // exactly recheck after its check
 }
 
 func TestFileCacheKeysOnlyCanonicalPaths(t *testing.T) {
