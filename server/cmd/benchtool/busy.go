@@ -29,12 +29,17 @@ func busy(args []string) error {
 	if err != nil {
 		return err
 	}
-	if t1 == t0 {
-		fmt.Println(0)
-		return nil
-	}
-	fmt.Printf("%.0f\n", 100*float64(b1-b0)/float64(t1-t0))
+	fmt.Println(busyPercent(b0, t0, b1, t1))
 	return nil
+}
+
+// busyPercent is the share of CPU time spent busy between two cpuTimes
+// readings, in whole percent; "0" when no time passed.
+func busyPercent(b0, t0, b1, t1 uint64) string {
+	if t1 == t0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.0f", 100*float64(b1-b0)/float64(t1-t0))
 }
 
 // cpuTimes returns the busy and total jiffies of all CPUs from /proc/stat.
@@ -43,7 +48,12 @@ func cpuTimes() (busy, total uint64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
+	return parseCPUTimes(string(b))
+}
+
+// parseCPUTimes reads the busy and total jiffies from the first line of /proc/stat.
+func parseCPUTimes(stat string) (busy, total uint64, err error) {
+	line, _, _ := strings.Cut(stat, "\n")
 	f := strings.Fields(line)
 	if len(f) < 5 || f[0] != "cpu" {
 		return 0, 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)

@@ -22,6 +22,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -36,17 +37,23 @@ var commands = map[string]func(args []string) error{
 	"summarize": summarize,
 }
 
-func main() {
-	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: benchtool bare|busy|flood|hold|idle|cpu|record|summarize [flags]")
-		os.Exit(2)
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+
+// run runs the command named by args[0] and returns the exit code: 2 for a
+// bad command line, 3 when summarize finds broken behaviour, 1 for other
+// errors.
+func run(args []string, stderr io.Writer) int {
+	if len(args) < 1 || commands[args[0]] == nil {
+		fmt.Fprintln(stderr, "usage: benchtool bare|busy|flood|hold|idle|cpu|record|summarize [flags]")
+		return 2
 	}
-	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "benchtool %s: %v\n", os.Args[1], err)
+	if err := commands[args[0]](args[1:]); err != nil {
+		fmt.Fprintf(stderr, "benchtool %s: %v\n", args[0], err)
 		var broken errBroken
 		if errors.As(err, &broken) {
-			os.Exit(3)
+			return 3
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
