@@ -179,3 +179,18 @@ func TestEdgeLabelsExtraDigits(t *testing.T) {
 		}
 	}
 }
+
+// Labels keep about three significant digits, one decimal less at each
+// power of ten.
+func TestShortMs(t *testing.T) {
+	for v, want := range map[float64]string{
+		1234.6: "1235", 100: "100", 99.96: "100.0", 99.94: "99.9", 10: "10.0", 9.999: "10.00", 1: "1.00", 0.9999: "1.000", 0.0125: "0.013", 0: "0.000",
+	} {
+		if got := shortMs(v); got != want {
+			t.Errorf("shortMs(%v) = %q, want %q", v, got, want)
+		}
+	}
+	if got := shortMsDigits(10, 2); got != "10.000" {
+		t.Errorf("shortMsDigits(10, 2) = %q", got)
+	}
+}

@@ -127,3 +127,85 @@ func TestHistogramTableOfEmptyBuckets(t *testing.T) {
 		t.Errorf("bars %q", got)
 	}
 }
+
+// A merged run's clients: counts by outcome (every code but 200, 429 and
+// 503 is "other"), percentiles, and which shards are in it.
+func TestClientsTable(t *testing.T) {
+	run := plainRun("http://h:1", "concurrent", 6)
+	run.Clients = []Client{
+		{Addr: "10.0.0.1", Requests: 4, Status: map[string]int{"200": 1, "404": 1, "301": 1},
+			Errors: Errors{Reset: 1}, LatencyMs: Latency{P50: 1.5, P99: 2.25}, LatenessMs: Latency{P99: 0.125}},
+		{Addr: strings.Repeat("x", 50), Requests: 2, Status: map[string]int{"429": 1, "503": 1}},
+	}
+	run.Merged = &Merged{Shards: 3, Indexes: []int{0, 2}, Missing: []int{1}}
+	tb := clientsTable(run)
+	if tb.Title != "Clients (latency and lateness in ms): http://h:1 concurrent" {
+		t.Errorf("title %q", tb.Title)
+	}
+	want := []string{
+		"10.0.0.1|4|1|0|0|2|1|1.500|2.250|0.125",
+		strings.Repeat("x", 19) + "…" + strings.Repeat("x", 20) + "|2|0|1|1|0|0|0.000|0.000|0.000",
+	}
+	for i, w := range want {
+		if got := strings.Join(tb.Rows[i], "|"); got != w {
+			t.Errorf("row %d: %s, want %s", i, got, w)
+		}
+	}
+	if len(tb.Notes) != 1 || tb.Notes[0] != "Merged from 2 of 3 shards; no report for shard(s) [1]: their requests are not counted." {
+		t.Errorf("notes %q", tb.Notes)
+	}
+	run.Merged = &Merged{Shards: 2, Indexes: []int{0, 1}}
+	if tb := clientsTable(run); len(tb.Notes) != 1 || tb.Notes[0] != "Merged from 2 of 2 shards." {
+		t.Errorf("all shards: notes %q", tb.Notes)
+	}
+	run.Merged = nil
+	if tb := clientsTable(run); len(tb.Notes) != 0 {
+		t.Errorf("not merged: notes %q", tb.Notes)
+	}
+}
+
+// The runs of one target that do not fit side by side are cut into tables
+// of as many as fit, in order.
+func TestSideBySideCutsATarget(t *testing.T) {
+	var runs []Run
+	for _, mode := range []string{"sequential", "concurrent", "concurrent"} {
+		runs = append(runs, plainRun("http://h:1", mode, 2))
+	}
+	two := widest(renderTable(sideBySide("Summary", runs[:2], summaryRows, nil, 0)[0]))
+	tables := sideBySide("Summary", runs, summaryRows, []string{"note"}, two)
+	if len(tables) != 2 || len(tables[0].Header) != 3 || len(tables[1].Header) != 2 {
+		t.Fatalf("%d tables: %+v", len(tables), tables)
+	}
+	if tables[0].Notes != nil || len(tables[1].Notes) != 1 {
+		t.Errorf("notes go under the last table: %q, %q", tables[0].Notes, tables[1].Notes)
+	}
+}
+
+// A shard row appears when some run is a shard; the others are whole.
+func TestSummaryShardRow(t *testing.T) {
+	a, b := plainRun("http://h:1", "concurrent", 5), plainRun("http://h:1", "concurrent", 10)
+	a.Shard = &Shard{Index: 1, Count: 2, RunRequests: 10}
+	rows := summaryRows([]Run{a, b})
+	if got := strings.Join(rows[1], "|"); got != "shard|1/2 of 10|whole run" {
+		t.Errorf("shard row %q", got)
+	}
+	if got := strings.Join(summaryRows([]Run{b})[1], "|"); got != "requests|10" {
+		t.Errorf("no shard: second row %q", got)
+	}
+}
+
+// The in-flight cap: 1 for a sequential run whatever -c says, else -c, or
+// none.
+func TestSummaryInFlightCap(t *testing.T) {
+	seq, capped, free := plainRun("http://h:1", "sequential", 2), plainRun("http://h:1", "concurrent", 2), plainRun("http://h:1", "concurrent", 2)
+	seq.Concurrency, capped.Concurrency = 4, 3
+	for _, row := range summaryRows([]Run{seq, capped, free}) {
+		if row[0] == "in-flight cap" {
+			if got := strings.Join(row, "|"); got != "in-flight cap|1 (sequential)|3|none" {
+				t.Errorf("%q", got)
+			}
+			return
+		}
+	}
+	t.Error("no in-flight cap row")
+}
