@@ -150,12 +150,12 @@ func niceStep(span float64, n int) float64 {
 	}
 	raw := span / float64(n)
 	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 2, 5} {
 		if raw <= m*p {
 			return m * p
 		}
 	}
-	return 10 * p
+	return 10 * p // raw < 10·p, p being the power of ten at or below it
 }
 
 func fmtTick(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -229,15 +229,11 @@ func barTitle(r Result) string {
 
 // outcomeClass is the class name of a result, as in latency_by_outcome.
 func outcomeClass(r Result) string {
-	switch {
-	case r.Error != "":
+	if r.Error != "" {
 		return "errors"
-	case r.Status == 200:
-		return "200"
-	case r.Status == 429:
-		return "429"
-	case r.Status == 503:
-		return "503"
+	}
+	if r.Status == 200 || r.Status == 429 || r.Status == 503 {
+		return strconv.Itoa(r.Status)
 	}
 	return "other"
 }
@@ -364,34 +360,23 @@ func edgeLabels(buckets []Bucket) []string {
 }
 
 func shortMsDigits(v float64, extra int) string {
-	if extra == 0 {
-		return shortMs(v)
-	}
+	// About three significant digits: 0 to 3 decimals as v falls from 100
+	// to below 1, plus extra.
 	digits := extra
-	switch {
-	case v >= 100:
-	case v >= 10:
+	if v < 100 {
 		digits++
-	case v >= 1:
-		digits += 2
-	default:
-		digits += 3
+	}
+	if v < 10 {
+		digits++
+	}
+	if v < 1 {
+		digits++
 	}
 	return strconv.FormatFloat(v, 'f', digits, 64)
 }
 
 // shortMs prints a latency with about three significant digits.
-func shortMs(v float64) string {
-	switch {
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
-}
+func shortMs(v float64) string { return shortMsDigits(v, 0) }
 
 // page.html.tmpl is the page: markup and CSS in a file of its own, where an
 // editor knows them for what they are.

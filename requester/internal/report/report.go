@@ -338,10 +338,10 @@ func speedups(runs []load.Run) []Speedup {
 			pairs[r.Target] = p
 			order = append(order, r.Target)
 		}
-		switch {
-		case r.Mode == load.Sequential && p.seq == nil:
+		if r.Mode == load.Sequential && p.seq == nil {
 			p.seq = r
-		case r.Mode == load.Concurrent && p.conc == nil:
+		}
+		if r.Mode == load.Concurrent && p.conc == nil {
 			p.conc = r
 		}
 	}

@@ -337,10 +337,10 @@ func summaryRows(runs []Run) [][]string {
 		row("sent (interrupted)", func(r Run) string { return strconv.Itoa(r.Sent) })
 	}
 	row("in-flight cap", func(r Run) string {
-		switch {
-		case r.Mode == "sequential":
+		if r.Mode == "sequential" {
 			return "1 (sequential)"
-		case r.Concurrency == 0:
+		}
+		if r.Concurrency == 0 {
 			return "none"
 		}
 		return strconv.Itoa(r.Concurrency)
