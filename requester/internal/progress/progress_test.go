@@ -27,3 +27,18 @@ func TestBarCounts(t *testing.T) {
 		t.Errorf("bar output %q", s)
 	}
 }
+
+// The bar is redrawn at most every 100 ms, not at every request: a run of
+// thousands of requests draws it a handful of times. (The bound below holds
+// unless the loop takes 10 s.)
+func TestBarIsThrottled(t *testing.T) {
+	var out bytes.Buffer
+	b := New(&out, true, 10000, "run")
+	for range 10000 {
+		b.Add()
+	}
+	if n := strings.Count(out.String(), "/10000)"); n < 1 || n > 100 {
+		t.Errorf("the bar was drawn %d times for 10000 requests", n)
+	}
+	b.Finish()
+}
