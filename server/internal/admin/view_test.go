@@ -13,7 +13,7 @@ func TestViewConnectionBars(t *testing.T) {
 	s := &Stats{
 		Connections: Connections{Active: 15, Peak: 30},
 		// Ties in N are ordered by client, so the page does not shuffle.
-		Clients: map[string]int{"b": 4, "a": 4, "c": 3, "d": 1},
+		Clients: map[string]int{"b": 4, "a": 4, "c": 3, "f": 1, "e": 1, "g": 1, "h": 1, "i": 1, "d": 1},
 		Limits:  Limits{MaxTotal: 60, MaxPerClient: 4},
 	}
 	v := newView(time.Unix(0, 0), s, nil, nil, 0, false)
@@ -23,7 +23,8 @@ func TestViewConnectionBars(t *testing.T) {
 	if v.ClientScale != 4 {
 		t.Errorf("ClientScale %d, want the cap, 4", v.ClientScale)
 	}
-	want := []clientBar{{"a", 4, 100, true}, {"b", 4, 100, true}, {"c", 3, 75, false}, {"d", 1, 25, false}}
+	want := []clientBar{{"a", 4, 100, true}, {"b", 4, 100, true}, {"c", 3, 75, false},
+		{"d", 1, 25, false}, {"e", 1, 25, false}, {"f", 1, 25, false}, {"g", 1, 25, false}, {"h", 1, 25, false}, {"i", 1, 25, false}}
 	if !slices.Equal(v.Clients, want) || v.MoreClients != 0 {
 		t.Errorf("clients %+v (+%d), want %+v", v.Clients, v.MoreClients, want)
 	}
@@ -73,15 +74,15 @@ func TestViewListsAreBounded(t *testing.T) {
 
 func TestViewHitsAndLostUpdates(t *testing.T) {
 	s := &Stats{
-		Requests: Requests{Status: map[string]uint64{"200": 10, "404": 5}},
-		Hits:     map[string]uint64{"/b": 3, "/a": 3, "/c": 1},
+		Requests: Requests{Status: map[string]uint64{"200": 15, "404": 5}},
+		Hits:     map[string]uint64{"/b": 3, "/a": 3, "/c": 1, "/f": 1, "/d": 1, "/g": 1, "/e": 1, "/h": 1},
 	}
 	v := newView(time.Unix(0, 0), s, nil, nil, 0, false)
-	if want := []hitRow{{"/a", 3}, {"/b", 3}, {"/c", 1}}; !slices.Equal(v.Hits, want) {
+	if want := []hitRow{{"/a", 3}, {"/b", 3}, {"/c", 1}, {"/d", 1}, {"/e", 1}, {"/f", 1}, {"/g", 1}, {"/h", 1}}; !slices.Equal(v.Hits, want) {
 		t.Errorf("hits %v, want %v (ties by path)", v.Hits, want)
 	}
-	if v.OK != 10 || v.HitsSum != 7 || v.Lost != 3 {
-		t.Errorf("OK %d, HitsSum %d, Lost %d; want 10, 7, 3", v.OK, v.HitsSum, v.Lost)
+	if v.OK != 15 || v.HitsSum != 12 || v.Lost != 3 {
+		t.Errorf("OK %d, HitsSum %d, Lost %d; want 15, 12, 3", v.OK, v.HitsSum, v.Lost)
 	}
 	// Hits counted ahead of the 200s (in flight) are not shown as lost.
 	s.Requests.Status["200"] = 5
