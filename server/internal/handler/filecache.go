@@ -85,9 +85,14 @@ type fileCache struct {
 	root    *os.Root
 	settle  time.Duration // cacheSettle; tests shorten it
 	recheck time.Duration // cacheRecheck; tests set it to 0 or make it long
-	// clock reads a monotonic clock in nanoseconds: whatever clock the
-	// handler was given, file changes happen in real time.
+	// clock reads a monotonic clock in nanoseconds and wall the time of
+	// day, which file times are compared with: whatever clock the handler
+	// was given, file changes happen in real time. Tests replace them.
 	clock func() int64
+	wall  func() time.Time
+	// maxEntries and maxBytes: cacheMaxEntries and cacheMaxBytes; tests
+	// shrink them.
+	maxEntries, maxBytes int
 	// m is replaced, never modified, so lookups take no lock; fills and
 	// drops are rare and copy it under mu.
 	m     atomic.Pointer[map[string]*cachedFile]
@@ -96,7 +101,8 @@ type fileCache struct {
 }
 
 func newFileCache(root *os.Root) *fileCache {
-	c := &fileCache{root: root, settle: cacheSettle, recheck: cacheRecheck, clock: monotonic}
+	c := &fileCache{root: root, settle: cacheSettle, recheck: cacheRecheck, clock: monotonic, wall: time.Now,
+		maxEntries: cacheMaxEntries, maxBytes: cacheMaxBytes}
 	c.m.Store(&map[string]*cachedFile{})
 	return c
 }
@@ -174,12 +180,12 @@ func (c *fileCache) wants(path, hitPath string, served fs.FileInfo) bool {
 	if !ok {
 		return false
 	}
-	settled := time.Now().Add(-c.settle).UnixNano()
+	settled := c.wall().Add(-c.settle).UnixNano()
 	if servedID.ctime > settled || servedID.mtime > settled {
 		return false
 	}
 	c.mu.Lock()
-	room := len(*c.m.Load()) < cacheMaxEntries && c.bytes+int(served.Size()) <= cacheMaxBytes
+	room := len(*c.m.Load()) < c.maxEntries && c.bytes+int(served.Size()) <= c.maxBytes
 	c.mu.Unlock()
 	return room && (*c.m.Load())[path] == nil
 }
@@ -217,7 +223,7 @@ func (c *fileCache) keep(path, contentType, lastModified string, body []byte, se
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := *c.m.Load()
-	if old[path] != nil || len(old) >= cacheMaxEntries || c.bytes+len(body) > cacheMaxBytes {
+	if old[path] != nil || len(old) >= c.maxEntries || c.bytes+len(body) > c.maxBytes {
 		return
 	}
 	m := make(map[string]*cachedFile, len(old)+1)

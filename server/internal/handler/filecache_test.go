@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -258,6 +259,7 @@ func TestCachedResponsesAreIdentical(t *testing.T) {
 			Now: func() time.Time { return clock }})
 		if h.cache != nil {
 			h.cache.settle = 0
+			h.cache.recheck = 0 // the file changes below must show at once
 		}
 		return h, counter
 	}
@@ -292,5 +294,140 @@ func TestCachedResponsesAreIdentical(t *testing.T) {
 	check()
 	if got, want := cachedHits.Snapshot(), plainHits.Snapshot(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("hits with the cache %v, without %v", got, want)
+	}
+}
+
+// TestFileCacheLimitsAreInclusive: a file of exactly cacheMaxFile bytes,
+// and files that fill the cache to exactly its byte and entry bounds, are
+// kept; one byte or one entry more is not.
+func TestFileCacheLimitsAreInclusive(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "max.bin", strings.Repeat("m", cacheMaxFile))
+	writeFile(t, dir, "a.html", "aaa")
+	writeFile(t, dir, "b.html", "bbbb")
+	writeFile(t, dir, "c.html", "c")
+
+	c := testCache(t, dir)
+	fillFrom(t, c, "/max.bin", "max.bin")
+	mustHit(t, c, "/max.bin", strings.Repeat("m", cacheMaxFile))
+
+	c = testCache(t, dir)
+	c.maxBytes = 7
+	fillFrom(t, c, "/a.html", "a.html")
+	fillFrom(t, c, "/b.html", "b.html") // 3 + 4: exactly full
+	fillFrom(t, c, "/c.html", "c.html") // one byte over
+	mustHit(t, c, "/a.html", "aaa")
+	mustHit(t, c, "/b.html", "bbbb")
+	mustMiss(t, c, "/c.html")
+	if c.bytes != 7 {
+		t.Errorf("%d bytes held, want 7", c.bytes)
+	}
+
+	c = testCache(t, dir)
+	c.maxEntries = 2
+	for _, n := range []string{"a", "b", "c"} {
+		fillFrom(t, c, "/"+n+".html", n+".html")
+	}
+	mustHit(t, c, "/a.html", "aaa")
+	mustHit(t, c, "/b.html", "bbbb")
+	mustMiss(t, c, "/c.html")
+}
+
+// TestFileCacheSettleBoundary: a file whose change time, or modification
+// time, is exactly the settle interval old is settled; a nanosecond
+// younger is not.
+func TestFileCacheSettleBoundary(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.html", "aaa")
+	p := filepath.Join(dir, "a.html")
+	stamp := func() (mtime, ctime time.Time) {
+		t.Helper()
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, ct, ok := statID(fi)
+		if !ok {
+			t.Skip("no change time on this platform: nothing is cached")
+		}
+		return fi.ModTime(), time.Unix(0, ct)
+	}
+	try := func(at time.Time) bool {
+		t.Helper()
+		c := testCache(t, dir)
+		c.settle = time.Second
+		c.wall = func() time.Time { return at }
+		fillFrom(t, c, "/a.html", "a.html")
+		return c.lookup("/a.html") != nil
+	}
+
+	// The change time is the youngest: mtime set an hour back.
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	_, ctime := stamp()
+	if !try(ctime.Add(time.Second)) {
+		t.Error("change time exactly settle old: not cached")
+	}
+	if try(ctime.Add(time.Second - 1)) {
+		t.Error("change time a nanosecond under settle old: cached")
+	}
+
+	// The modification time is the youngest: set an hour ahead.
+	ahead := time.Now().Add(time.Hour)
+	if err := os.Chtimes(p, ahead, ahead); err != nil {
+		t.Fatal(err)
+	}
+	mtime, _ := stamp()
+	if !try(mtime.Add(time.Second)) {
+		t.Error("modification time exactly settle old: not cached")
+	}
+	if try(mtime.Add(time.Second - 1)) {
+		t.Error("modification time a nanosecond under settle old: cached")
+	}
+}
+
+// TestCachedResponsesLogTheirBodyBytes: the access log counts the body
+// bytes sent from the cache, as for any response (none for HEAD).
+func TestCachedResponsesLogTheirBodyBytes(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.html", "<p>a</p>")
+	writeFile(t, dir, "big.txt", strings.Repeat("z", smallFile+1))
+	site, err := static.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	var log bytes.Buffer
+	counter, _ := hits.New(hits.Locked)
+	h := New(Options{Site: site, Hits: counter, Tally: &tally.Requests{}, ReadTimeout: time.Second,
+		WriteTimeout: time.Second, Log: zerolog.New(&log), RefusalLog: zerolog.Nop()})
+	h.cache.settle = 0
+	key := clientid.Of(clientid.ByIP, netip.MustParseAddrPort("127.0.0.1:1"))
+	for _, tc := range []struct {
+		req   string
+		bytes int
+	}{
+		{"GET /a.html HTTP/1.0\r\n\r\n", 8},
+		{"GET /a.html HTTP/1.0\r\n\r\n", 8}, // from the cache
+		{"HEAD /a.html HTTP/1.0\r\n\r\n", 0},
+		{"GET /big.txt HTTP/1.0\r\n\r\n", smallFile + 1},
+		{"GET /big.txt HTTP/1.0\r\n\r\n", smallFile + 1}, // from the cache
+	} {
+		log.Reset()
+		var c memConn
+		c.r.Reset([]byte(tc.req))
+		h.Serve(&c, key, nil)
+		var line struct{ Bytes int }
+		if err := json.Unmarshal(log.Bytes(), &line); err != nil {
+			t.Fatalf("%q: log %q: %v", tc.req, log.String(), err)
+		}
+		if line.Bytes != tc.bytes {
+			t.Errorf("%q: logged %d bytes, want %d", tc.req, line.Bytes, tc.bytes)
+		}
+	}
+	if n := len(*h.cache.m.Load()); n != 2 {
+		t.Fatalf("%d entries cached, want 2", n)
 	}
 }

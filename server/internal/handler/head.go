@@ -69,8 +69,8 @@ const maxSimpleHeaders = 64
 // where the path holds only characters that need no escaping and no
 // percent-encoding, every header name is a token and every value visible
 // characters, spaces and tabs, no header is repeated Host, and none is
-// Content-Length or Transfer-Encoding. Only the request string is
-// allocated.
+// Content-Length or Transfer-Encoding. One string is allocated, the head's,
+// and the fields are cut from it.
 func parseSimpleHead(b []byte, r *request) int {
 	end := bytes.Index(b, []byte("\r\n\r\n"))
 	if end < 0 {
@@ -123,7 +123,11 @@ func parseSimpleHead(b []byte, r *request) int {
 		}
 	}
 
-	hosts := 0
+	// Where each field lies in b: b's subslices all end where b's array
+	// does, so an offset is a difference of capacities.
+	at := func(x []byte) int { return cap(b) - cap(x) }
+	var host, ims []byte
+	hosts, imss := 0, 0
 	for i := 0; len(rest) > 0; i++ {
 		if i == maxSimpleHeaders {
 			return 0
@@ -151,22 +155,29 @@ func parseSimpleHead(b []byte, r *request) int {
 			if hosts > 1 {
 				return 0
 			}
-			r.host = string(trimOWS(value))
+			host = trimOWS(value)
 		case equalFold(name, "if-modified-since"):
-			if r.ifModifiedSince != "" {
+			imss++
+			if imss > 1 {
 				return 0
 			}
-			r.ifModifiedSince = string(trimOWS(value))
+			ims = trimOWS(value)
 		case equalFold(name, "content-length"), equalFold(name, "transfer-encoding"):
 			return 0
 		}
 	}
-	s := string(target)
-	if q >= 0 {
-		r.path, r.rawQuery = s[:q], s[q+1:]
-	} else {
-		r.path = s
+	s := string(b[:end])
+	field := func(x []byte) string {
+		if len(x) == 0 {
+			return "" // absent (nil) or empty: no offset to take
+		}
+		return s[at(x) : at(x)+len(x)]
 	}
+	r.path = field(path)
+	if q >= 0 {
+		r.rawQuery = field(target[q+1:])
+	}
+	r.host, r.ifModifiedSince = field(host), field(ims)
 	return end + 4
 }
 

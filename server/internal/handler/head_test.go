@@ -45,14 +45,16 @@ var notSimple = []string{
 	"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",         // two Hosts
 	"GET / HTTP/1.0\r\nContent-Length: 0\r\n\r\n",          // body framing
 	"GET / HTTP/1.0\r\ntransfer-encoding: chunked\r\n\r\n", // body framing
-	"GET / HTTP/1.0\r\n Host: a\r\n\r\n",                   // leading space
-	"GET / HTTP/1.0\r\nHost : a\r\n\r\n",                   // space before the colon
-	"GET / HTTP/1.0\r\n: a\r\n\r\n",                        // empty name
-	"GET / HTTP/1.0\r\nNoColon\r\n\r\n",                    // no colon
-	"GET / HTTP/1.0\r\nX: a\x01b\r\n\r\n",                  // control byte in a value
-	"GET / HTTP/1.0\r\nX: a\rb\r\n\r\n",                    // CR in a value
-	"GET / HTTP/1.0\nHost: a\r\n\r\n",                      // bare LF
+	"GET / HTTP/1.1\r\nHost: h\r\nTRANSFER-ENCODING: chunked\r\n\r\n", // upper case, with an A
+	"GET / HTTP/1.0\r\n Host: a\r\n\r\n",                              // leading space
+	"GET / HTTP/1.0\r\nHost : a\r\n\r\n",                              // space before the colon
+	"GET / HTTP/1.0\r\n: a\r\n\r\n",                                   // empty name
+	"GET / HTTP/1.0\r\nNoColon\r\n\r\n",                               // no colon
+	"GET / HTTP/1.0\r\nX: a\x01b\r\n\r\n",                             // control byte in a value
+	"GET / HTTP/1.0\r\nX: a\rb\r\n\r\n",                               // CR in a value
+	"GET / HTTP/1.0\nHost: a\r\n\r\n",                                 // bare LF
 	"GET / HTTP/1.0\r\nIf-Modified-Since: a\r\nIf-Modified-Since: b\r\n\r\n",
+	"GET / HTTP/1.0\r\nIf-Modified-Since:\r\nIf-Modified-Since: b\r\n\r\n", // the first, empty, counts
 	"GET / HTTP/1.0\r\n" + strings.Repeat("X: y\r\n", maxSimpleHeaders+1) + "\r\n",
 }
 
@@ -139,4 +141,23 @@ func FuzzSimpleHeadAgreesWithReadRequest(f *testing.F) {
 		f.Add([]byte(h))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { agrees(t, b) })
+}
+
+// TestReadRequestTakesTheFastPath: a common head costs one allocation (its
+// path), where ReadRequest costs several.
+func TestReadRequestTakesTheFastPath(t *testing.T) {
+	head := []byte("GET /index.html?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n")
+	var rd bytes.Reader
+	br := bufio.NewReader(&rd)
+	var r request
+	allocs := testing.AllocsPerRun(100, func() {
+		rd.Reset(head)
+		br.Reset(&rd)
+		if err := readRequest(br, &r); err != nil || r.path != "/index.html" {
+			t.Fatalf("%+v, %v", r, err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%.0f allocations for a common head, want 1", allocs)
+	}
 }
