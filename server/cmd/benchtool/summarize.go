@@ -64,13 +64,21 @@ const (
 	// beside them must still get this share of 200s (docs/guarantees.md).
 	manyMinShare = 0.98
 
-	targetSmallVsNginx  = 1.0  // small file, limits on, × nginx
-	targetSmallVsBare   = 0.95 // small file, limits on, × the bare loop
-	target100kVsNginx   = 0.9  // 100 KiB, limits on, × nginx
-	targetOnVsOff       = 0.97 // limits on × limits off, both files
-	targetFloodP99Ratio = 2.0  // polite p99 with the flood ≤ this × without
-	targetIdleRSSKB     = 80 * 1024
-	busyPct             = 10 // a run that started with the machine this busy is flagged
+	targetSmallVsNginx = 1.0 // small file, limits on, × nginx
+	// CPU per request (pinned), this server with limits on: at most these
+	// multiples of nginx's and the bare loop's, both files; a refusal at
+	// most this multiple of a served request; a flood answer no dearer
+	// than nginx's with the same limits.
+	targetCPUVsNginx      = 1.0
+	targetCPUVsBare       = 1.05
+	targetRefusalVsServed = 0.6
+	targetFloodCPUVsNginx = 1.0
+	targetSmallVsBare     = 0.95 // small file, limits on, × the bare loop
+	target100kVsNginx     = 0.9  // 100 KiB, limits on, × nginx
+	targetOnVsOff         = 0.97 // limits on × limits off, both files
+	targetFloodP99Ratio   = 2.0  // polite p99 with the flood ≤ this × without
+	targetIdleRSSKB       = 80 * 1024
+	busyPct               = 10 // a run that started with the machine this busy is flagged
 )
 
 // ours is whether a server's wrong answers are this project's breakage (the
@@ -524,6 +532,26 @@ func targets(by map[string][]Record) []target {
 		}
 		rows = append(rows, target{what + " (" + tool + ")", fmt.Sprintf("%.3f (%s / %s)", va/vb, kilo(va), kilo(vb)), verdict(va/vb >= min)})
 	}
+	cpu := func(tool, file, id string) float64 {
+		x := g[setting{true, tool, file}][id]
+		if x == nil {
+			return 0
+		}
+		return median(x.cpu)
+	}
+	cpuRatio := func(what, tool, file, a, b string, max float64) {
+		va, vb := cpu(tool, file, a), cpu(tool, file, b)
+		if va == 0 || vb == 0 {
+			return
+		}
+		rows = append(rows, target{what + " (" + tool + ")", fmt.Sprintf("%.2f× (%.1f / %.1f µs)", va/vb, va, vb), verdict(va/vb <= max)})
+	}
+	for _, tool := range []string{toolWrk, toolRequest} {
+		for _, f := range []string{fileSmall, file100k} {
+			cpuRatio(fmt.Sprintf("CPU per request, %s, limits on ≤ %.2f × nginx", f, targetCPUVsNginx), tool, f, idOursOn, idNginx, targetCPUVsNginx)
+			cpuRatio(fmt.Sprintf("CPU per request, %s, limits on ≤ %.2f × bare loop", f, targetCPUVsBare), tool, f, idOursOn, idBare, targetCPUVsBare)
+		}
+	}
 	for _, tool := range []string{toolWrk, toolRequest} {
 		ratio(fmt.Sprintf("small, limits on ≥ %.1f × nginx", targetSmallVsNginx), tool, fileSmall, idOursOn, idNginx, targetSmallVsNginx)
 		ratio(fmt.Sprintf("small, limits on ≥ %.2f × bare loop", targetSmallVsBare), tool, fileSmall, idOursOn, idBare, targetSmallVsBare)
@@ -546,6 +574,11 @@ func targets(by map[string][]Record) []target {
 		if nf, ok := at[idNginx+"/"+condFlood]; ok {
 			rows = append(rows, target{"under attack: polite p99 ≤ behind nginx",
 				fmt.Sprintf("%.2f ms vs %.2f ms", fl.P99ms, nf.P99ms), verdict(fl.P99ms <= nf.P99ms)})
+			if fl.CPUPerReq > 0 && nf.CPUPerReq > 0 {
+				rows = append(rows, target{fmt.Sprintf("under attack: CPU per flood answer ≤ %.1f × nginx's", targetFloodCPUVsNginx),
+					fmt.Sprintf("%.2f× (%.1f / %.1f µs)", fl.CPUPerReq/nf.CPUPerReq, fl.CPUPerReq, nf.CPUPerReq),
+					verdict(fl.CPUPerReq <= targetFloodCPUVsNginx*nf.CPUPerReq)})
+			}
 		}
 	}
 	if rf := by[partRefusal]; len(rf) > 0 {
@@ -554,8 +587,8 @@ func targets(by map[string][]Record) []target {
 		for _, x := range rf {
 			complete = complete && x.Requests > 0 && x.OK == x.Requests
 		}
-		rows = append(rows, target{"refusing costs less than serving",
-			fmt.Sprintf("%.1f µs per 503 vs %.1f µs per 200", rv, sv), verdict(complete && rv < sv)})
+		rows = append(rows, target{fmt.Sprintf("a refusal ≤ %.1f × a served request, CPU", targetRefusalVsServed),
+			fmt.Sprintf("%.2f× (%.1f µs per 503 / %.1f per 200)", rv/sv, rv, sv), verdict(complete && rv <= targetRefusalVsServed*sv)})
 	}
 	for _, r := range by[partMemory] {
 		if r.Server == idOurs {

@@ -281,11 +281,32 @@ func TestTargets(t *testing.T) {
 		{"p99 over nginx's", "under attack: polite p99 ≤ behind nginx", func(recs []Record) {
 			set(recs, partAttack, idOurs, toolRequest, fileSmall, condFlood, func(r *Record) { r.P99ms = 4.01 })
 		}, missed},
-		{"refusing as dear as serving", "refusing costs less than serving", func(recs []Record) {
-			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq = 50 })
+		{"refusal at 0.6 of serving", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
+			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq = 30 })
+		}, met},
+		{"refusal just over 0.6 of serving", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
+			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq = 30.01 })
 		}, missed},
-		{"refusal incomplete", "refusing costs less than serving", func(recs []Record) {
-			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.OK-- })
+		{"refusal incomplete", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
+			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq = 10; r.OK-- })
+		}, missed},
+		{"CPU small = nginx", "CPU per request, small, limits on ≤ 1.00 × nginx (wrk)",
+			both(cpuOf(set, idOursOn, toolWrk, fileSmall, 40), cpuOf(set, idNginx, toolWrk, fileSmall, 40)), met},
+		{"CPU small over nginx", "CPU per request, small, limits on ≤ 1.00 × nginx (wrk)",
+			both(cpuOf(set, idOursOn, toolWrk, fileSmall, 40.01), cpuOf(set, idNginx, toolWrk, fileSmall, 40)), missed},
+		{"CPU small = 1.05 bare", "CPU per request, small, limits on ≤ 1.05 × bare loop (wrk)",
+			both(cpuOf(set, idOursOn, toolWrk, fileSmall, 42), cpuOf(set, idBare, toolWrk, fileSmall, 40)), met},
+		{"CPU small over 1.05 bare", "CPU per request, small, limits on ≤ 1.05 × bare loop (wrk)",
+			both(cpuOf(set, idOursOn, toolWrk, fileSmall, 42.01), cpuOf(set, idBare, toolWrk, fileSmall, 40)), missed},
+		{"CPU 100k under nginx", "CPU per request, 100k, limits on ≤ 1.00 × nginx (wrk)",
+			cpuOf(set, idOursOn, toolWrk, file100k, 79), met},
+		{"CPU 100k over nginx", "CPU per request, 100k, limits on ≤ 1.00 × nginx (wrk)",
+			cpuOf(set, idOursOn, toolWrk, file100k, 81), missed},
+		{"flood answer = nginx's", "under attack: CPU per flood answer ≤ 1.0 × nginx's", func(recs []Record) {
+			set(recs, partAttack, idOurs, toolRequest, fileSmall, condFlood, func(r *Record) { r.CPUPerReq = 35 })
+		}, met},
+		{"flood answer dearer than nginx's", "under attack: CPU per flood answer ≤ 1.0 × nginx's", func(recs []Record) {
+			set(recs, partAttack, idOurs, toolRequest, fileSmall, condFlood, func(r *Record) { r.CPUPerReq = 35.01 })
 		}, missed},
 		{"idle RSS just under 80 MB", "10000 idle connections < 80 MB RSS", func(recs []Record) {
 			set(recs, partMemory, idOurs, "", "", "", func(r *Record) { r.RSSHeldKB = 80*1024 - 1 })
@@ -485,5 +506,12 @@ func TestManyThreshold(t *testing.T) {
 	writeMany(&b, []Record{{Part: partMany, Server: idOurs, Cond: "stalled", Requests: 50, OK: 50, P99ms: 1.5}})
 	if !strings.Contains(b.String(), "| stalled | 100.0 % (50/50) |") {
 		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+// cpuOf sets the CPU per request of one server's throughput runs.
+func cpuOf(set func([]Record, string, string, string, string, string, func(*Record)), server, tool, file string, v float64) func([]Record) {
+	return func(recs []Record) {
+		set(recs, partThroughput, server, tool, file, "", func(r *Record) { r.CPUPerReq = v })
 	}
 }
