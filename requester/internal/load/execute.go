@@ -105,11 +105,11 @@ func newPlan(ctx context.Context, t Target, o Options) *plan {
 	// From here on, Requests is what this run sends: its shard's count.
 	p.opts.Requests = p.sched.Count()
 	p.limit = p.opts.Requests
-	switch {
-	case o.Mode == Sequential:
-		p.limit = 1
-	case o.Concurrency > 0 && o.Concurrency < p.opts.Requests:
+	if o.Concurrency > 0 && o.Concurrency < p.opts.Requests {
 		p.limit = o.Concurrency
+	}
+	if o.Mode == Sequential {
+		p.limit = 1
 	}
 	for _, path := range t.Paths {
 		p.reqs = append(p.reqs, []byte("GET "+path+" HTTP/1.0\r\nHost: "+t.hostHeader()+

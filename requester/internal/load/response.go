@@ -219,11 +219,11 @@ func (p *response) header(line []byte, full bool) {
 		// A list of equal values ("5, 5") is one value (RFC 9110 §8.6).
 		for v := range bytes.SplitSeq(value, []byte(",")) {
 			n, ok := parseLength(bytes.TrimSpace(v))
-			switch {
-			case !ok:
+			if !ok {
 				p.err = protocolError("invalid Content-Length %s", escape.Quote(value, quoteMax))
 				return
-			case p.length >= 0 && n != p.length:
+			}
+			if p.length >= 0 && n != p.length {
 				p.err = protocolError("conflicting Content-Length values %d and %d", p.length, n)
 				return
 			}
@@ -269,20 +269,27 @@ func (p *response) endOfHead() {
 		return
 	}
 	p.status = p.code
-	switch {
-	case p.code == 204 || p.code == 304:
-		p.state = stDone
-	case p.te && p.chunked:
-		p.state = stChunkSize
-	case p.te:
-		p.state = stBodyEOF // a coding other than chunked: delimited by the close
-	case p.length == 0:
-		p.state = stDone
-	case p.length > 0:
-		p.state = stBody
-	default:
-		p.state = stBodyEOF
+	p.state = p.bodyState()
+}
+
+// bodyState is the state that reads the body of the final head just read.
+func (p *response) bodyState() parseState {
+	if p.code == 204 || p.code == 304 {
+		return stDone
 	}
+	if p.te && p.chunked {
+		return stChunkSize
+	}
+	if p.te {
+		return stBodyEOF // a coding other than chunked: delimited by the close
+	}
+	if p.length == 0 {
+		return stDone
+	}
+	if p.length > 0 {
+		return stBody
+	}
+	return stBodyEOF
 }
 
 func (p *response) chunkSize(line []byte) {
@@ -296,15 +303,8 @@ func (p *response) chunkSize(line []byte) {
 		return
 	}
 	for _, c := range line {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
+		d, ok := hexDigit(c)
+		if !ok {
 			p.err = protocolError("bad chunked encoding: chunk size %s", escape.Quote(line, quoteMax))
 			return
 		}
@@ -317,6 +317,20 @@ func (p *response) chunkSize(line []byte) {
 	p.chunkLeft, p.state = n, stChunkData
 }
 
+// hexDigit is the value of the hexadecimal digit c.
+func hexDigit(c byte) (byte, bool) {
+	if c >= '0' && c <= '9' {
+		return c - '0', true
+	}
+	if c >= 'a' && c <= 'f' {
+		return c - 'a' + 10, true
+	}
+	if c >= 'A' && c <= 'F' {
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
 // complete reports whether the response is whole without waiting for EOF.
 func (p *response) complete() bool { return p.err == nil && p.state == stDone }
 
@@ -327,20 +341,25 @@ func (p *response) bodyBytes() int64 { return p.body }
 // atEOF judges the response when the server has closed the connection.
 // It returns the error that makes it incomplete, or nil.
 func (p *response) atEOF() error {
-	switch {
-	case p.err != nil:
+	if p.err != nil {
 		return p.err
-	case !p.got:
+	}
+	if !p.got {
 		return fmt.Errorf("read status line: %w", errNoResponse)
-	case p.state == stStatus && p.interim > 0:
+	}
+	if p.state == stStatus && p.interim > 0 {
 		return fmt.Errorf("read status line after %d interim responses: %w", p.interim, io.ErrUnexpectedEOF)
-	case p.state == stStatus:
+	}
+	if p.state == stStatus {
 		return fmt.Errorf("read status line: %w", io.ErrUnexpectedEOF)
-	case p.state == stHeader:
+	}
+	if p.state == stHeader {
 		return fmt.Errorf("read headers of HTTP %d: %w", p.code, io.ErrUnexpectedEOF)
-	case p.state == stBody:
+	}
+	if p.state == stBody {
 		return fmt.Errorf("body of HTTP %d truncated after %d of %d bytes: %w", p.status, p.body, p.length, io.ErrUnexpectedEOF)
-	case p.state == stChunkSize, p.state == stChunkData, p.state == stChunkEnd, p.state == stTrailer:
+	}
+	if p.state == stChunkSize || p.state == stChunkData || p.state == stChunkEnd || p.state == stTrailer {
 		return fmt.Errorf("chunked body of HTTP %d truncated after %d bytes: %w", p.status, p.body, io.ErrUnexpectedEOF)
 	}
 	return nil
@@ -348,10 +367,10 @@ func (p *response) atEOF() error {
 
 // during names what was being read when an error struck, for details.
 func (p *response) during() string {
-	switch {
-	case p.state == stStatus:
+	if p.state == stStatus {
 		return "read status line"
-	case p.state == stHeader:
+	}
+	if p.state == stHeader {
 		return fmt.Sprintf("read headers of HTTP %d", p.code)
 	}
 	return fmt.Sprintf("read body of HTTP %d after %d bytes", p.status, p.body)
@@ -411,12 +430,13 @@ func classify(err error) ErrorKind {
 // it stopped because the response was complete (or malformed), io.EOF when
 // the server closed, or the error that stopped it.
 func (p *response) verdict(readErr error) outcome {
-	switch {
-	case p.err != nil:
+	if p.err != nil {
 		return outcome{err: Other, detail: "read response: " + p.err.Error(), bytes: p.bodyBytes()}
-	case p.complete():
+	}
+	if p.complete() {
 		return outcome{status: p.status, bytes: p.bodyBytes()}
-	case readErr == nil || errors.Is(readErr, io.EOF):
+	}
+	if readErr == nil || errors.Is(readErr, io.EOF) {
 		if err := p.atEOF(); err != nil {
 			return outcome{err: Other, detail: err.Error(), bytes: p.bodyBytes()}
 		}
