@@ -190,6 +190,9 @@ func TestStartAtChecks(t *testing.T) {
 		want   string
 	}{
 		{500 * time.Millisecond, 0, true, ""},
+		{time.Second, 0, true, ""}, // startSlack itself is not late
+		{3 * time.Second, 3 * time.Second, true, "was 3.0 s ago: the requests already due leave at once"}, // the last request is due now
+		{-time.Second, 0, true, ""},
 		{3 * time.Second, 10 * time.Second, true, "was 3.0 s ago: the requests already due leave at once"},
 		{12 * time.Second, 10 * time.Second, false, "after the whole schedule (-t 10 s) was due"},
 		{2 * time.Second, 0, false, "every request would leave at once"},
