@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,6 +81,24 @@ func TestMergeReading(t *testing.T) {
 		code, _, errOut := runMain(t, "merge", "-json", path)
 		if code != c.code || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "no report for shard") {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, code, errOut, c.code, c.want)
+		}
+	}
+}
+
+// A resolver's error is said by its short reason when it has one.
+func TestResolveReason(t *testing.T) {
+	dns := &net.DNSError{Err: "no such host", Name: "x.invalid", Server: "10.0.0.53:53", IsNotFound: true}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{dns, "no such host"},
+		{fmt.Errorf("resolve: %w", dns), "no such host"},
+		{&net.DNSError{Name: "x.invalid"}, (&net.DNSError{Name: "x.invalid"}).Error()},
+		{errors.New("lookup x: no addresses"), "lookup x: no addresses"},
+	} {
+		if got := resolveReason(c.err); got != c.want {
+			t.Errorf("resolveReason(%v) = %q, want %q", c.err, got, c.want)
 		}
 	}
 }

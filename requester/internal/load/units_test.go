@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // Served counts the 200s, and nothing else.
@@ -71,3 +72,49 @@ func TestTargetResolve(t *testing.T) {
 }
 
 var defaultLookup = lookupNetIP
+
+// Ports run from 1 to 65535.
+func TestTargetPortBounds(t *testing.T) {
+	for _, c := range []struct {
+		url string
+		ok  bool
+	}{{"http://x:1/", true}, {"http://x:65535/", true}, {"http://x:0/", false}, {"http://x:65536/", false}} {
+		ts, err := TargetsFromURLs([]string{c.url})
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.url, err)
+		}
+		if c.ok && err == nil && ts[0].HostPort() != c.url[len("http://"):len(c.url)-1] {
+			t.Errorf("%s: %s", c.url, ts[0].HostPort())
+		}
+	}
+}
+
+// A path is sent byte for byte, so a space or a control character (which
+// would break the request line) is refused; everything else printable is
+// kept.
+func TestValidatePath(t *testing.T) {
+	for p, ok := range map[string]bool{
+		"/": true, "/~a!$%2e": true, "/\x80é": true,
+		"a": false, "": false, "/a b": false, "/a\x1f": false, "/a\x00": false, "/a\x7f": false, "/a\t": false,
+	} {
+		if err := ValidatePath(p); (err == nil) != ok {
+			t.Errorf("ValidatePath(%q) = %v", p, err)
+		}
+	}
+}
+
+// A shard of a schedule with no request is due at 0, and so is request 0.
+func TestScheduleDueEdges(t *testing.T) {
+	if got := (Schedule{N: 0, Spread: time.Second, Shard: 1, Shards: 2}).Due(0); got != 0 {
+		t.Errorf("no requests: Due(0) = %v", got)
+	}
+	if got := (Schedule{N: 4, Spread: -time.Second}).Due(2); got != 0 {
+		t.Errorf("negative spread: Due(2) = %v", got)
+	}
+	if got := (Schedule{N: 4, Spread: time.Second, Shard: 1, Shards: 2}).Due(1); got != 750*time.Millisecond {
+		t.Errorf("shard 1/2: Due(1) = %v, want 750ms (request 3 of 4)", got)
+	}
+	if got := (Schedule{N: 3, Shard: 3, Shards: 4}).Count(); got != 0 {
+		t.Errorf("shard 3/4 of 3 requests: Count() = %d", got)
+	}
+}
