@@ -3,6 +3,7 @@ package load
 import (
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -53,6 +54,9 @@ func TestResponseEdges(t *testing.T) {
 		{"code followed by junk", "HTTP/1.0 200x OK\r\n\r\n", 0, 0, Other, "malformed status line"},
 		{"199 is interim", "HTTP/1.1 199 Whatever\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", 200, 1, "", ""},
 		{"code 099", "HTTP/1.0 099 Low\r\n\r\n", 0, 0, Other, "malformed status line"},
+		{"two-digit code", "HTTP/1.0 20\r\n\r\n", 0, 0, Other, "malformed status line"},
+		{"a length of 0, then another", "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello", 0, 0, Other, "conflicting Content-Length values 0 and 5"},
+		{"chunk-size line of an extension only", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n;x\r\n", 0, 0, Other, `chunk size ""`},
 		{"head cut after an interim response", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n", 0, 0, Other, "read headers of HTTP 200"},
 	}
 	for _, tc := range cases {
@@ -75,5 +79,47 @@ func TestEmptyFeedIsNoByte(t *testing.T) {
 	}
 	if o := p.verdict(io.EOF); o.err != Other || !strings.Contains(o.detail, "closed before any response byte") {
 		t.Errorf("%+v", o)
+	}
+}
+
+// Body bytes past Content-Length are not counted, however the reads fall.
+func TestBodyPastLengthInPieces(t *testing.T) {
+	var p response
+	p.reset()
+	if p.feed([]byte("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\na")) {
+		t.Fatal("complete after 1 of 3 bytes")
+	}
+	if !p.feed([]byte("bcdef")) {
+		t.Fatal("not complete after 6 of 3 bytes")
+	}
+	if o := p.verdict(nil); o.status != 200 || o.bytes != 3 {
+		t.Errorf("%+v, want 200 with 3 bytes", o)
+	}
+}
+
+// A complete response stays complete whatever error ends the read after
+// it (a reset as the server closes).
+func TestCompleteThenReset(t *testing.T) {
+	var p response
+	p.reset()
+	p.feed([]byte("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi"))
+	if o := p.verdict(syscall.ECONNRESET); o.status != 200 || o.err != NoError || o.bytes != 2 {
+		t.Errorf("%+v, want 200 with 2 bytes", o)
+	}
+}
+
+// The code may end the line, with or without its CRLF or LF; a code of
+// fewer than three digits is refused.
+func TestStatusLineEndsAfterCode(t *testing.T) {
+	for _, line := range []string{"HTTP/1.0 429", "HTTP/1.0 429\r\n", "HTTP/1.0 429\n", "HTTP/1.0 429 Too Many Requests"} {
+		if got := parseStatusLine([]byte(line)); got != 429 {
+			t.Errorf("%q: %d", line, got)
+		}
+	}
+	for _, line := range []string{"HTTP/1.0 20", "HTTP/1.0 2", "HTTP/1.0 "} {
+		b := []byte(line)
+		if got := parseStatusLine(b[:len(b):len(b)]); got != 0 { // nothing past the line to read
+			t.Errorf("%q accepted as %d", line, got)
+		}
 	}
 }

@@ -3,7 +3,9 @@ package load
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -116,5 +118,62 @@ func TestScheduleDueEdges(t *testing.T) {
 	}
 	if got := (Schedule{N: 3, Shard: 3, Shards: 4}).Count(); got != 0 {
 		t.Errorf("shard 3/4 of 3 requests: Count() = %d", got)
+	}
+}
+
+// The fields of a run that no request changes: the schedule's last due
+// time ((r−1)·t/r), the counts, and "not interrupted" when every request
+// was sent, in either engine and mode. The requests are refused at once.
+func TestRunFields(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	engines(t, func(t *testing.T) {
+		for _, mode := range []Mode{Concurrent, Sequential} {
+			run := Execute(context.Background(), Target{Host: "127.0.0.1", Port: port, Paths: []string{"/"}},
+				Options{Requests: 4, Spread: 4 * time.Millisecond, Timeout: 5 * time.Second, Mode: mode})
+			if run.LastDue != 3*time.Millisecond || run.Requests != 4 || run.RunRequests != 4 || run.Shards != 1 ||
+				run.Interrupted || run.Anchored || len(run.Results) != 4 || run.Address != "127.0.0.1:"+strconv.Itoa(port) {
+				t.Errorf("%s: last due %v, requests %d of %d, shards %d, interrupted %v, anchored %v, %d results, address %q",
+					mode, run.LastDue, run.Requests, run.RunRequests, run.Shards, run.Interrupted, run.Anchored, len(run.Results), run.Address)
+			}
+			if want := map[Mode]int{Concurrent: 0, Sequential: 1}[mode]; run.Concurrency != want {
+				t.Errorf("%s: concurrency %d, want %d", mode, run.Concurrency, want)
+			}
+		}
+	})
+}
+
+func TestLatencyAndLateness(t *testing.T) {
+	r := Result{Scheduled: 2 * time.Millisecond, Start: 5 * time.Millisecond, End: 9 * time.Millisecond}
+	if r.Latency() != 4*time.Millisecond || r.Lateness() != 3*time.Millisecond {
+		t.Errorf("latency %v, lateness %v; want 4ms and 3ms", r.Latency(), r.Lateness())
+	}
+}
+
+// The real clock's sleep never returns before its time, whether the time is
+// past, within the spin window or beyond it, and returns false once the
+// context is done.
+func TestRealClockSleepUntil(t *testing.T) {
+	var clk realClock
+	ctx := context.Background()
+	for _, d := range []time.Duration{-time.Second, 0, 100 * time.Microsecond, spinWindow, 3 * time.Millisecond} {
+		at := time.Now().Add(d)
+		if !clk.SleepUntil(ctx, at) {
+			t.Errorf("%v: false without a cancel", d)
+		}
+		if now := time.Now(); now.Before(at) {
+			t.Errorf("%v: returned %v early", d, at.Sub(now))
+		}
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, d := range []time.Duration{100 * time.Microsecond, time.Hour} {
+		if clk.SleepUntil(done, time.Now().Add(d)) {
+			t.Errorf("%v ahead, context done: true", d)
+		}
 	}
 }
