@@ -287,3 +287,31 @@ func TestStockShutdownGraceIsBounded(t *testing.T) {
 		t.Errorf("the cut is not logged:\n%s", log.String())
 	}
 }
+
+// A shed connection is logged, with its client and why.
+func TestSheddingIsLogged(t *testing.T) {
+	var log logBuffer
+	r := start(t, func(c *server.Options) { c.MaxPerClient, c.MaxTotal, c.Log = 4, 5, zerolog.New(&log) })
+	var held []net.Conn
+	for range 3 {
+		held = append(held, r.hold(t, 2))
+	}
+	held = append(held, r.hold(t, 3), r.hold(t, 5))
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	time.Sleep(1100 * time.Millisecond) // idle past the server's minimum
+	if rp := r.get(t, 4, "/a.html"); rp.Status != 200 {
+		t.Fatalf("newcomer with the cap full of idle connections: %d", rp.Status)
+	}
+	eventually(t, "the shed logged", func() bool {
+		for _, line := range strings.Split(log.String(), "\n") {
+			if strings.Contains(line, `"message":"connection shed for a newcomer"`) && strings.Contains(line, `"client":"127.0.0.2"`) {
+				return true
+			}
+		}
+		return false
+	})
+}
