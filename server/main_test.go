@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -205,7 +206,8 @@ func adminStats(t *testing.T, p *servertest.Process) (status map[string]uint64, 
 // exceeds the limit on purpose: there the browser meets 429s.
 func TestSampleSiteInABrowser(t *testing.T) {
 	chromium := browser(t)
-	p := startServer(t, nil, "-d", filepath.Join("..", "content"))
+	// $HTTPLAB_CONTENT: see committed in cmd/mkcontent's tests.
+	p := startServer(t, nil, "-d", cmp.Or(os.Getenv("HTTPLAB_CONTENT"), filepath.Join("..", "content")))
 	visit(t, chromium, "http://"+p.Addr+"/")
 	status, hits := adminStats(t, p)
 	if status["429"] != 0 || status["404"] != 0 || status["200"] != 4 {
