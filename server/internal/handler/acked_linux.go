@@ -23,7 +23,8 @@ func ackedBytes(c net.Conn) (uint64, bool) {
 	}
 	var info *unix.TCPInfo
 	var ierr error
-	if rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }) != nil || ierr != nil {
+	cerr := rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	if cerr != nil || ierr != nil {
 		return 0, false
 	}
 	return info.Bytes_acked, true

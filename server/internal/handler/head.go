@@ -184,8 +184,7 @@ func parseSimpleHead(b []byte, r *request) int {
 // plainPathByte: the bytes url.URL.EscapedPath keeps as they are in a path,
 // less '%' (an escape would need decoding and checking).
 func plainPathByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
 		return true
 	}
 	switch c {
@@ -197,8 +196,7 @@ func plainPathByte(c byte) bool {
 
 // tokenByte: RFC 9110 §5.6.2 tchar, what a header name is made of.
 func tokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
 		return true
 	}
 	switch c {

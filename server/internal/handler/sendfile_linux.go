@@ -1,0 +1,55 @@
+package handler
+
+import (
+	"net"
+	"os"
+	"syscall"
+)
+
+// canSendFile: sendFileAt works here, so the file cache keeps large files open.
+const canSendFile = true
+
+// sendFileAt sends n bytes of src from offset off to dst with sendfile(2),
+// which reads at the offset given and leaves the file's own offset alone,
+// so that any number of responses can send one open file at once. It waits
+// for dst as a Write does, under its write deadline. errFileGone: src was
+// closed, or ended before off+n; nothing was sent after that point.
+func sendFileAt(dst *net.TCPConn, src *os.File, off, n int64) (int64, error) {
+	srcRC, err := src.SyscallConn()
+	if err != nil {
+		return 0, errFileGone
+	}
+	dstRC, err := dst.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var sent int64
+	var werr error
+	cerr := srcRC.Control(func(sfd uintptr) {
+		werr = dstRC.Write(func(dfd uintptr) bool {
+			for sent < n {
+				o := off + sent
+				m, e := syscall.Sendfile(int(dfd), int(sfd), &o, int(min(n-sent, 1<<30)))
+				if m > 0 {
+					sent += int64(m)
+				}
+				switch {
+				case e == syscall.EAGAIN:
+					return false // wait until dst takes more
+				case e == syscall.EINTR:
+				case e != nil:
+					werr = os.NewSyscallError("sendfile", e)
+					return true
+				case m == 0:
+					werr = errFileGone // the file is shorter than it was
+					return true
+				}
+			}
+			return true
+		})
+	})
+	if cerr != nil {
+		return sent, errFileGone
+	}
+	return sent, werr
+}

@@ -1,0 +1,184 @@
+package handler
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"httplab/httplab-server/internal/clientid"
+	"httplab/httplab-server/internal/hits"
+	"httplab/httplab-server/internal/static"
+	"httplab/httplab-server/internal/tally"
+)
+
+// sendfileFixture serves dir with a cache that takes files at once.
+func sendfileFixture(t *testing.T, dir string) *Handler {
+	t.Helper()
+	site, err := static.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { site.Close() })
+	counter, _ := hits.New(hits.Locked)
+	h := New(Options{Site: site, Hits: counter, Tally: &tally.Requests{}, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, Log: zerolog.Nop(), RefusalLog: zerolog.Nop()})
+	h.cache.settle = 0
+	h.cache.recheck = 0
+	return h
+}
+
+// dialServe connects over loopback, serves the connection with h in the
+// background and sends raw; rcvbuf > 0 shrinks the client's receive buffer
+// and the server's send buffer.
+func dialServe(t *testing.T, h *Handler, raw string, rcvbuf int, slot Slot) (net.Conn, chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		if rcvbuf > 0 {
+			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+		}
+		return nil
+	}}
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rcvbuf > 0 { // and a small send buffer, so little of the response is in flight
+		rc, _ := s.(*net.TCPConn).SyscallConn()
+		_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, rcvbuf) })
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Serve(s, clientid.Of(clientid.ByIP, netip.MustParseAddrPort("127.0.0.1:1")), slot)
+	}()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c, done
+}
+
+func getBody(t *testing.T, c net.Conn) []byte {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ContentLength != int64(len(body)) {
+		t.Fatalf("Content-Length %d, body %d bytes", resp.ContentLength, len(body))
+	}
+	return body
+}
+
+// TestCachedFilesGoOutWithSendfile: a cached file over 32 KiB keeps its
+// file open and is sent from it, byte for byte; when the file is replaced
+// the entry is dropped, its descriptor closed, and the new bytes served.
+func TestCachedFilesGoOutWithSendfile(t *testing.T) {
+	dir := t.TempDir()
+	old := bytes.Repeat([]byte("0123456789abcdef"), 3*smallFile/16)
+	writeFile(t, dir, "big.bin", string(old))
+	h := sendfileFixture(t, dir)
+	for i := range 3 {
+		c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+		if got := getBody(t, c); !bytes.Equal(got, old) {
+			t.Fatalf("response %d: %d bytes differ from the file", i, len(got))
+		}
+		<-done
+	}
+	e := h.cache.lookup("/big.bin")
+	if e == nil || e.file == nil || h.cache.files != 1 {
+		t.Fatalf("entry %v, %d files open: want the file kept open", e, h.cache.files)
+	}
+	fresh := bytes.Repeat([]byte("FEDCBA9876543210"), 4*smallFile/16)
+	writeFile(t, dir, "new.bin", string(fresh))
+	if err := os.Rename(filepath.Join(dir, "new.bin"), filepath.Join(dir, "big.bin")); err != nil {
+		t.Fatal(err)
+	}
+	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+	if got := getBody(t, c); !bytes.Equal(got, fresh) {
+		t.Fatalf("after the replacement: %d bytes, not the new file", len(got))
+	}
+	<-done
+	if _, err := e.file.Stat(); err == nil {
+		t.Error("the dropped entry's file is still open")
+	}
+}
+
+// TestSendfileGoesOnFromMemory: an entry dropped while its response is
+// being sent (its file closed under it) still yields the whole response,
+// the rest from the bytes in memory.
+func TestSendfileGoesOnFromMemory(t *testing.T) {
+	dir := t.TempDir()
+	body := bytes.Repeat([]byte("0123456789abcdef"), cacheMaxFile/16)
+	writeFile(t, dir, "big.bin", string(body))
+	h := sendfileFixture(t, dir)
+	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+	getBody(t, c)
+	<-done
+	e := h.cache.lookup("/big.bin")
+	if e == nil || e.file == nil {
+		t.Fatal("not cached with its file")
+	}
+	// A client that reads nothing yet, and a stall watch: the response
+	// waits in sendfile, a quarter of the stall timeout at a time, and the
+	// attempt after the drop finds the file closed.
+	h.o.StallTimeout = 200 * time.Millisecond
+	c, done = dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 4096, patientSlot{})
+	time.Sleep(200 * time.Millisecond)
+	h.cache.drop("/big.bin", e)
+	if got := getBody(t, c); !bytes.Equal(got, body) {
+		t.Fatalf("%d bytes, not the file's %d", len(got), len(body))
+	}
+	<-done
+	if h.cache.files != 0 {
+		t.Errorf("%d files open after the drop", h.cache.files)
+	}
+}
+
+// TestOpenFilesAreBounded: past maxFiles, large entries are served from
+// memory and hold no descriptor.
+func TestOpenFilesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	big := string(bytes.Repeat([]byte("x"), smallFile+1))
+	writeFile(t, dir, "a.bin", big)
+	writeFile(t, dir, "b.bin", big)
+	c := testCache(t, dir)
+	c.maxFiles = 1
+	fillFrom(t, c, "/a.bin", "a.bin")
+	fillFrom(t, c, "/b.bin", "b.bin")
+	a, b := c.lookup("/a.bin"), c.lookup("/b.bin")
+	if a == nil || b == nil || a.file == nil || b.file != nil || c.files != 1 {
+		t.Fatalf("a %v, b %v, %d open; want only a's file open", a, b, c.files)
+	}
+}
+
+// patientSlot watches stalls and never sheds.
+type patientSlot struct{}
+
+func (patientSlot) HeadDone() bool               { return true }
+func (patientSlot) Stalled(bool, time.Time) bool { return true }
+func (patientSlot) Shed() bool                   { return false }
