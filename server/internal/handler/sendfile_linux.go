@@ -24,7 +24,7 @@ func sendFileAt(dst *net.TCPConn, src *os.File, off, n int64) (int64, error) {
 		return 0, err
 	}
 	var sent int64
-	var werr error
+	var werr, serr error // waiting for dst; sendfile itself
 	cerr := srcRC.Control(func(sfd uintptr) {
 		werr = dstRC.Write(func(dfd uintptr) bool {
 			for sent < n {
@@ -38,10 +38,10 @@ func sendFileAt(dst *net.TCPConn, src *os.File, off, n int64) (int64, error) {
 					return false // wait until dst takes more
 				case e == syscall.EINTR:
 				case e != nil:
-					werr = os.NewSyscallError("sendfile", e)
+					serr = os.NewSyscallError("sendfile", e)
 					return true
 				case m == 0:
-					werr = errFileGone // the file is shorter than it was
+					serr = errFileGone // the file is shorter than it was
 					return true
 				}
 			}
@@ -50,6 +50,9 @@ func sendFileAt(dst *net.TCPConn, src *os.File, off, n int64) (int64, error) {
 	})
 	if cerr != nil {
 		return sent, errFileGone
+	}
+	if serr != nil {
+		return sent, serr
 	}
 	return sent, werr
 }

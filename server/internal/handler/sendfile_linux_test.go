@@ -182,3 +182,77 @@ type patientSlot struct{}
 func (patientSlot) HeadDone() bool               { return true }
 func (patientSlot) Stalled(bool, time.Time) bool { return true }
 func (patientSlot) Shed() bool                   { return false }
+
+// TestSendfileHeadHasNoBody: a HEAD of a large cached file sends its head
+// only, from the entry that holds the file.
+func TestSendfileHeadHasNoBody(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "big.bin", string(bytes.Repeat([]byte("b"), 2*smallFile)))
+	h := sendfileFixture(t, dir)
+	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+	getBody(t, c)
+	<-done
+	c, done = dialServe(t, h, "HEAD /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(c)
+	<-done
+	head, rest, _ := bytes.Cut(got, []byte("\r\n\r\n"))
+	if !bytes.Contains(head, []byte("Content-Length: 65536")) || len(rest) != 0 {
+		t.Fatalf("HEAD answered %q and %d more bytes", head, len(rest))
+	}
+}
+
+// TestSendfileOfAShortenedFile: a cached file truncated in place while it
+// is sent still yields the bytes it held when cached, the rest from memory.
+func TestSendfileOfAShortenedFile(t *testing.T) {
+	dir := t.TempDir()
+	body := bytes.Repeat([]byte("0123456789abcdef"), cacheMaxFile/16)
+	writeFile(t, dir, "big.bin", string(body))
+	h := sendfileFixture(t, dir)
+	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+	getBody(t, c)
+	<-done
+	h.o.StallTimeout = 200 * time.Millisecond
+	c, done = dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 4096, patientSlot{})
+	time.Sleep(200 * time.Millisecond)
+	if err := os.Truncate(filepath.Join(dir, "big.bin"), int64(len(body)/2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := getBody(t, c); !bytes.Equal(got, body) {
+		t.Fatalf("%d bytes, differing from the %d cached", len(got), len(body))
+	}
+	<-done
+}
+
+// TestRefusedEntryClosesItsFile: an entry the cache turns away (here for
+// lack of room, found by keep itself) does not leave its file open.
+func TestRefusedEntryClosesItsFile(t *testing.T) {
+	dir := t.TempDir()
+	big := string(bytes.Repeat([]byte("x"), smallFile+1))
+	writeFile(t, dir, "a.bin", big)
+	writeFile(t, dir, "b.bin", big)
+	c := testCache(t, dir)
+	c.maxBytes = len(big)
+	fillFrom(t, c, "/a.bin", "a.bin")
+	f, err := c.root.Open("b.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	f.Close()
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	c.keep("/b.bin", "application/octet-stream", "x", []byte(big), fi)
+	if c.lookup("/b.bin") != nil || c.files != 1 {
+		t.Fatalf("b cached %v, %d files open", c.lookup("/b.bin") != nil, c.files)
+	}
+	if after := fds(); after != before {
+		t.Errorf("%d descriptors open after the refusal, %d before", after, before)
+	}
+}
