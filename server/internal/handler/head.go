@@ -42,7 +42,13 @@ func readRequest(br *bufio.Reader, r *request) error {
 	if err != nil {
 		return err
 	}
-	*r = request{
+	*r = fromHTTP(req)
+	return nil
+}
+
+// fromHTTP is what the handler uses of a request ReadRequest read.
+func fromHTTP(req *http.Request) request {
+	return request{
 		method:          req.Method,
 		path:            req.URL.EscapedPath(),
 		rawQuery:        req.URL.RawQuery,
@@ -52,7 +58,6 @@ func readRequest(br *bufio.Reader, r *request) error {
 		ifModifiedSince: req.Header.Get("If-Modified-Since"),
 		body:            req.ContentLength != 0 || len(req.TransferEncoding) > 0,
 	}
-	return nil
 }
 
 // maxSimpleHeaders bounds the headers parseSimpleHead looks at; a head

@@ -116,14 +116,8 @@ func agrees(t *testing.T, b []byte) {
 	if err != nil {
 		t.Fatalf("%q: fast path took it, ReadRequest refused it: %v", b, err)
 	}
-	slow := request{
-		method: req.Method, path: req.URL.EscapedPath(), rawQuery: req.URL.RawQuery,
-		protoMajor: req.ProtoMajor, protoMinor: req.ProtoMinor, host: req.Host,
-		ifModifiedSince: req.Header.Get("If-Modified-Since"),
-		body:            req.ContentLength != 0 || len(req.TransferEncoding) > 0,
-	}
-	if fast != slow {
-		t.Fatalf("%q:\nfast path   %+v\nReadRequest %+v", b, fast, slow)
+	if slow := fromHTTP(req); fast != slow {
+		t.Fatalf("%q:\nfast path   %+v\nReadRequest %+v", b, fast, fromHTTP(req))
 	}
 	if used := len(b) - br.Buffered(); used != n {
 		t.Fatalf("%q: fast path took %d bytes, ReadRequest %d", b, n, used)

@@ -136,19 +136,7 @@ func TestSendfileGoesOnFromMemory(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789abcdef"), cacheMaxFile/16)
 	writeFile(t, dir, "big.bin", string(body))
 	h := sendfileFixture(t, dir)
-	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
-	getBody(t, c)
-	<-done
-	e := h.cache.lookup("/big.bin")
-	if e == nil || e.file == nil {
-		t.Fatal("not cached with its file")
-	}
-	// A client that reads nothing yet, and a stall watch: the response
-	// waits in sendfile, a quarter of the stall timeout at a time, and the
-	// attempt after the drop finds the file closed.
-	h.o.StallTimeout = 200 * time.Millisecond
-	c, done = dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 4096, patientSlot{})
-	time.Sleep(200 * time.Millisecond)
+	c, done, e := stalledSend(t, h)
 	h.cache.drop("/big.bin", e)
 	if got := getBody(t, c); !bytes.Equal(got, body) {
 		t.Fatalf("%d bytes, not the file's %d", len(got), len(body))
@@ -209,12 +197,7 @@ func TestSendfileOfAShortenedFile(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789abcdef"), cacheMaxFile/16)
 	writeFile(t, dir, "big.bin", string(body))
 	h := sendfileFixture(t, dir)
-	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
-	getBody(t, c)
-	<-done
-	h.o.StallTimeout = 200 * time.Millisecond
-	c, done = dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 4096, patientSlot{})
-	time.Sleep(200 * time.Millisecond)
+	c, done, _ := stalledSend(t, h)
 	if err := os.Truncate(filepath.Join(dir, "big.bin"), int64(len(body)/2)); err != nil {
 		t.Fatal(err)
 	}
@@ -255,4 +238,23 @@ func TestRefusedEntryClosesItsFile(t *testing.T) {
 	if after := fds(); after != before {
 		t.Errorf("%d descriptors open after the refusal, %d before", after, before)
 	}
+}
+
+// stalledSend caches /big.bin with its file, then starts a response to a
+// client that reads nothing yet, under a stall watch: the response waits
+// in sendfile a quarter of the stall timeout at a time, and each new
+// attempt finds whatever happened to the entry or the file meanwhile.
+func stalledSend(t *testing.T, h *Handler) (net.Conn, chan struct{}, *cachedFile) {
+	t.Helper()
+	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+	getBody(t, c)
+	<-done
+	e := h.cache.lookup("/big.bin")
+	if e == nil || e.file == nil {
+		t.Fatal("not cached with its file")
+	}
+	h.o.StallTimeout = 200 * time.Millisecond
+	c, done = dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 4096, patientSlot{})
+	time.Sleep(200 * time.Millisecond)
+	return c, done, e
 }
