@@ -54,7 +54,8 @@ const (
 	cacheMaxBytes   = 16 << 20
 	cacheMaxFile    = 256 << 10
 	cacheSettle     = time.Duration(2e9) // 2 s; a literal, so no mutant of the constant goes unseen
-	// cacheMaxOpenFiles bounds the descriptors the cache holds open.
+	// cacheMaxOpenFiles bounds the descriptors the cache holds open (see
+	// openFileBudget for the bound under a low descriptor limit).
 	cacheMaxOpenFiles = 128
 	cacheRecheck      = time.Millisecond
 )
@@ -115,7 +116,7 @@ type fileCache struct {
 
 func newFileCache(root *os.Root) *fileCache {
 	c := &fileCache{root: root, settle: cacheSettle, recheck: cacheRecheck, clock: monotonic, wall: time.Now,
-		maxEntries: cacheMaxEntries, maxBytes: cacheMaxBytes, maxFiles: cacheMaxOpenFiles}
+		maxEntries: cacheMaxEntries, maxBytes: cacheMaxBytes, maxFiles: openFileBudget()}
 	c.m.Store(&map[string]*cachedFile{})
 	return c
 }

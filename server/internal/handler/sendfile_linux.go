@@ -9,6 +9,22 @@ import (
 // canSendFile: sendFileAt works here, so the file cache keeps large files open.
 const canSendFile = true
 
+// openFileBudget is how many descriptors the file cache may hold open: a
+// sixteenth of the descriptor limit, at most cacheMaxOpenFiles, so that under
+// a low limit (ulimit -n 64) the cache never takes the descriptors that
+// connections need.
+func openFileBudget() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return budgetFor(lim.Cur)
+}
+
+func budgetFor(limit uint64) int {
+	return int(min(limit/16, cacheMaxOpenFiles))
+}
+
 // sendFileAt sends n bytes of src from offset off to dst with sendfile(2),
 // which reads at the offset given and leaves the file's own offset alone,
 // so that any number of responses can send one open file at once. It waits

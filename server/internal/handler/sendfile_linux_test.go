@@ -258,3 +258,27 @@ func stalledSend(t *testing.T, h *Handler) (net.Conn, chan struct{}, *cachedFile
 	time.Sleep(200 * time.Millisecond)
 	return c, done, e
 }
+
+// TestOpenFileBudget: a sixteenth of the descriptor limit, at most
+// cacheMaxOpenFiles, so that a server run with few descriptors keeps them
+// for connections.
+func TestOpenFileBudget(t *testing.T) {
+	for _, c := range []struct {
+		limit uint64
+		want  int
+	}{{0, 0}, {15, 0}, {16, 1}, {64, 4}, {1024, 64}, {2047, 127}, {2048, 128}, {2064, 128}, {1 << 20, 128}} {
+		if got := budgetFor(c.limit); got != c.want {
+			t.Errorf("budgetFor(%d) = %d, want %d", c.limit, got, c.want)
+		}
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := openFileBudget(), budgetFor(lim.Cur); got != want {
+		t.Errorf("openFileBudget() = %d with a limit of %d, want %d", got, lim.Cur, want)
+	}
+	if got := newFileCache(nil).maxFiles; got != openFileBudget() {
+		t.Errorf("a new cache may hold %d files, want openFileBudget's %d", got, openFileBudget())
+	}
+}
