@@ -30,8 +30,8 @@ import (
 // requests leave within the kernel's wake-up latency of their due time
 // without spinning.
 
-// useEpoll selects the epoll engine; tests turn it off to run the net one.
-var useEpoll = true
+// hasEpoll: Execute uses the epoll engine here (see withPortableEngine).
+const hasEpoll = true
 
 // epollConn is one request in flight.
 type epollConn struct {

@@ -4,8 +4,8 @@ package load
 
 import "context"
 
-// useEpoll is false where there is no epoll engine.
-var useEpoll = false
+// hasEpoll is false where there is no epoll engine.
+const hasEpoll = false
 
 // runEpoll stands in for the Linux engine and uses the net one.
 func runEpoll(ctx context.Context, p *plan) engineRun { return runNet(ctx, p) }

@@ -41,7 +41,7 @@ type Options struct {
 func Execute(ctx context.Context, t Target, o Options) Run {
 	p := newPlan(ctx, t, o)
 	var r engineRun
-	if p.addrErr == nil && useEpoll {
+	if p.addrErr == nil && hasEpoll && ctx.Value(portableEngine{}) == nil {
 		r = runEpoll(ctx, p)
 	} else {
 		r = runNet(ctx, p)
@@ -72,6 +72,15 @@ func Execute(ctx context.Context, t Target, o Options) Run {
 		run.Wall = max(run.Wall, res.End)
 	}
 	return run
+}
+
+// portableEngine, as a context key, makes Execute use the net engine where
+// the epoll one exists: the tests run every behaviour through both, at once.
+type portableEngine struct{}
+
+// withPortableEngine returns ctx asking Execute for the net engine.
+func withPortableEngine(ctx context.Context) context.Context {
+	return context.WithValue(ctx, portableEngine{}, true)
 }
 
 // engineRun is what an engine hands back: results sorted by Seq, how many

@@ -120,7 +120,7 @@ func bound(o Options) time.Duration {
 func runBounded(t *testing.T, target Target, o Options) Run {
 	t.Helper()
 	began := time.Now()
-	run := Execute(context.Background(), target, o)
+	run := Execute(engineContext(t), target, o)
 	if took, b := time.Since(began), bound(o); took > b {
 		t.Errorf("run took %v, bound %v", took, b)
 	}
@@ -346,7 +346,7 @@ func TestInterruptEndsRunAtOnce(t *testing.T) {
 		srv := startServer(t, func(c net.Conn, _ string) { hold(c) })
 		for _, o := range shapes {
 			o.Timeout = time.Minute
-			ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+			ctx, cancel := context.WithTimeout(engineContext(t), 250*time.Millisecond)
 			began := time.Now()
 			run := Execute(ctx, srv.target(), o)
 			cancel()

@@ -158,19 +158,67 @@ func hang(c net.Conn, _ string) {
 }
 
 // engines runs a test once per engine: the same behaviour is asked of both.
+// The two run at once, and beside the package's other such tests: most of
+// them wait on timeouts, and gremlins runs the whole package once per mutant.
+// A test that measures the process (memory) uses enginesAlone.
 func engines[T interface {
 	testing.TB
 	Run(string, func(T)) bool
 }](t T, test func(t T)) {
-	saved := useEpoll
-	t.Cleanup(func() { useEpoll = saved })
+	runEngines(t, true, test)
+}
+
+// enginesAlone runs a test once per engine, one after the other, with no
+// other test running.
+func enginesAlone[T interface {
+	testing.TB
+	Run(string, func(T)) bool
+}](t T, test func(t T)) {
+	runEngines(t, false, test)
+}
+
+func runEngines[T interface {
+	testing.TB
+	Run(string, func(T)) bool
+}](t T, parallel bool, test func(t T)) {
+	type parallelizer interface{ Parallel() }
+	if p, ok := any(t).(parallelizer); ok && parallel {
+		p.Parallel()
+	}
 	for _, epoll := range []bool{true, false} {
-		if epoll && !saved {
+		if epoll && !hasEpoll {
 			continue // no epoll engine on this system
 		}
-		useEpoll = epoll
 		name := map[bool]string{true: "epoll", false: "net"}[epoll]
-		t.Run(name, test)
+		t.Run(name, func(t T) {
+			portableTests.Store(t.Name(), !epoll)
+			if p, ok := any(t).(parallelizer); ok && parallel {
+				p.Parallel()
+			}
+			test(t)
+		})
+	}
+}
+
+// portableTests maps the name of each engine's subtest to whether it runs
+// the net engine where the epoll one exists.
+var portableTests sync.Map
+
+// engineContext is the context under which t's runs use t's engine: that of
+// the engines subtest t is or is inside of.
+func engineContext(t testing.TB) context.Context {
+	for name := t.Name(); ; {
+		if v, ok := portableTests.Load(name); ok {
+			if v.(bool) {
+				return withPortableEngine(context.Background())
+			}
+			return context.Background()
+		}
+		i := strings.LastIndexByte(name, '/')
+		if i < 0 {
+			return context.Background()
+		}
+		name = name[:i]
 	}
 }
 
@@ -182,7 +230,7 @@ func execute(t *testing.T, target Target, o Options) Run {
 	if o.Mode == "" {
 		o.Mode = Concurrent
 	}
-	run := Execute(context.Background(), target, o)
+	run := Execute(engineContext(t), target, o)
 	if len(run.Results) != o.Requests {
 		t.Fatalf("%d results for %d requests", len(run.Results), o.Requests)
 	}
@@ -499,7 +547,7 @@ func TestTargetsFromURLs(t *testing.T) {
 func TestInterruptStopsSending(t *testing.T) {
 	engines(t, func(t *testing.T) {
 		srv := startServer(t, ok)
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		ctx, cancel := context.WithTimeout(engineContext(t), 300*time.Millisecond)
 		defer cancel()
 		began := time.Now()
 		run := Execute(ctx, srv.target(), Options{Requests: 100, Spread: 10 * time.Second, Timeout: time.Second, Mode: Concurrent})
@@ -543,7 +591,7 @@ func TestOnResultIsSerial(t *testing.T) {
 		srv := startServer(t, ok)
 		calls := 0
 		seen := map[int]bool{}
-		run := Execute(context.Background(), srv.target(), Options{
+		run := Execute(engineContext(t), srv.target(), Options{
 			Requests: 40, Concurrency: 8, Timeout: 5 * time.Second, Mode: Concurrent,
 			OnResult: func(r Result) { calls++; seen[r.Seq] = true },
 		})

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"context"
 	"crypto/rand"
 	"net"
 	"runtime"
@@ -53,7 +52,7 @@ func retainedPerRequest(tb testing.TB, target Target, n int) (retained, allocate
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	run := Execute(context.Background(), target, Options{Requests: n, Concurrency: 50, Timeout: 10 * time.Second, Mode: Concurrent})
+	run := Execute(engineContext(tb), target, Options{Requests: n, Concurrency: 50, Timeout: 10 * time.Second, Mode: Concurrent})
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if len(run.Results) != n {
@@ -77,7 +76,7 @@ func retainedPerRequest(tb testing.TB, target Target, n int) (retained, allocate
 //	go test -run '^$' -bench GarbageServer -benchtime 1x ./requester/internal/load/
 func BenchmarkGarbageServer(b *testing.B) {
 	target := garbageServer(b)
-	engines(b, func(b *testing.B) {
+	enginesAlone(b, func(b *testing.B) {
 		for b.Loop() {
 			retained, allocated := retainedPerRequest(b, target, 20000)
 			b.ReportMetric(retained, "retained-B/req")
@@ -90,7 +89,7 @@ func BenchmarkGarbageServer(b *testing.B) {
 // the result (about 200 bytes), its URL and a detail of at most 256 bytes.
 func TestMemoryPerRequestIsBounded(t *testing.T) {
 	target := garbageServer(t)
-	engines(t, func(t *testing.T) {
+	enginesAlone(t, func(t *testing.T) {
 		retained, _ := retainedPerRequest(t, target, 2000)
 		if retained > 1024 {
 			t.Errorf("%.0f bytes retained per request against 64 KB of garbage, want at most 1 KiB", retained)

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"context"
 	"net"
 	"net/netip"
 	"slices"
@@ -66,7 +65,7 @@ func TestShardsAgainstServer(t *testing.T) {
 		whole := Schedule{N: n, Spread: spread}
 		var all []Result
 		for k := range shards {
-			run := Execute(context.Background(), srv.target("/a", "/bb", "/ccc"), Options{
+			run := Execute(engineContext(t), srv.target("/a", "/bb", "/ccc"), Options{
 				Requests: n, Spread: spread, Shard: k, Shards: shards, StartAt: start,
 				Mode: Concurrent, Timeout: 5 * time.Second,
 				Bind: []netip.Addr{netip.MustParseAddr("127.0.0." + strconv.Itoa(2+k))},
@@ -113,7 +112,7 @@ func TestStartAtInThePast(t *testing.T) {
 	engines(t, func(t *testing.T) {
 		srv := startServer(t, ok)
 		start := time.Now().Add(-200 * time.Millisecond)
-		run := Execute(context.Background(), srv.target("/"), Options{
+		run := Execute(engineContext(t), srv.target("/"), Options{
 			Requests: 4, Spread: 400 * time.Millisecond, StartAt: start, Mode: Concurrent, Timeout: 5 * time.Second,
 		})
 		if len(run.Results) != 4 || !run.Began.Equal(start) {

@@ -133,7 +133,7 @@ func TestRunFields(t *testing.T) {
 	closed.Close()
 	engines(t, func(t *testing.T) {
 		for _, mode := range []Mode{Concurrent, Sequential} {
-			run := Execute(context.Background(), Target{Host: "127.0.0.1", Port: port, Paths: []string{"/"}},
+			run := Execute(engineContext(t), Target{Host: "127.0.0.1", Port: port, Paths: []string{"/"}},
 				Options{Requests: 4, Spread: 4 * time.Millisecond, Timeout: 5 * time.Second, Mode: mode})
 			if run.LastDue != 3*time.Millisecond || run.Requests != 4 || run.RunRequests != 4 || run.Shards != 1 ||
 				run.Interrupted || run.Anchored || len(run.Results) != 4 || run.Address != "127.0.0.1:"+strconv.Itoa(port) {
