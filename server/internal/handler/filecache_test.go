@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -429,5 +430,61 @@ func TestCachedResponsesLogTheirBodyBytes(t *testing.T) {
 	}
 	if n := len(*h.cache.m.Load()); n != 2 {
 		t.Fatalf("%d entries cached, want 2", n)
+	}
+}
+
+// statOf returns rel's FileInfo under c's root.
+func statOf(t *testing.T, c *fileCache, rel string) fs.FileInfo {
+	t.Helper()
+	fi, err := c.root.Stat(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
+}
+
+// TestFileCacheWantsAndKeepEachCheckTheBounds: wants (asked before a large
+// file is read) and keep (under the lock, against fills racing) each hold
+// the entry and byte bounds on their own, inclusively: fill hides either
+// one behind the other.
+func TestFileCacheWantsAndKeepEachCheckTheBounds(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.html", "aaa")
+	writeFile(t, dir, "b.html", "bbbb")
+	writeFile(t, dir, "c.html", "c")
+
+	// Bytes: 3 held of 7, so 4 more fit exactly and 5 would not.
+	c := testCache(t, dir)
+	c.maxBytes = 7
+	fillFrom(t, c, "/a.html", "a.html")
+	if !c.wants("/b.html", "/b.html", statOf(t, c, "b.html")) {
+		t.Error("wants: 3 + 4 bytes of 7 refused")
+	}
+	c.maxBytes = 6
+	if c.wants("/b.html", "/b.html", statOf(t, c, "b.html")) {
+		t.Error("wants: 3 + 4 bytes of 6 accepted")
+	}
+	c.keep("/b.html", "text/html", "x", []byte("bbbb"), statOf(t, c, "b.html"))
+	mustMiss(t, c, "/b.html")
+	c.maxBytes = 7
+	c.keep("/b.html", "text/html", "x", []byte("bbbb"), statOf(t, c, "b.html"))
+	mustHit(t, c, "/b.html", "bbbb")
+
+	// Entries: one held of two, so one more fits and none after it.
+	c = testCache(t, dir)
+	c.maxEntries = 2
+	fillFrom(t, c, "/a.html", "a.html")
+	if !c.wants("/b.html", "/b.html", statOf(t, c, "b.html")) {
+		t.Error("wants: a second entry of two refused")
+	}
+	c.keep("/b.html", "text/html", "x", []byte("bbbb"), statOf(t, c, "b.html"))
+	mustHit(t, c, "/b.html", "bbbb")
+	if c.wants("/c.html", "/c.html", statOf(t, c, "c.html")) {
+		t.Error("wants: a third entry of two accepted")
+	}
+	c.keep("/c.html", "text/html", "x", []byte("c"), statOf(t, c, "c.html"))
+	mustMiss(t, c, "/c.html")
+	if n := len(*c.m.Load()); n != 2 || c.bytes != 7 {
+		t.Errorf("%d entries, %d bytes held; want 2 and 7", n, c.bytes)
 	}
 }

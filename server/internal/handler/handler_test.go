@@ -552,3 +552,23 @@ func TestSlotShedWhileStalled(t *testing.T) {
 		t.Fatalf("a shed connection got the whole response (%d bytes)", got)
 	}
 }
+
+// A head over 16 KiB is answered as too large, not as malformed, and not
+// dropped as a client that left: with line ends in it or none at all
+// (then the exhausted limit reads like the end of the stream).
+func TestHeadOverTheLimitIsNamed(t *testing.T) {
+	site, _ := testSite(t)
+	for name, raw := range map[string]string{
+		"long header":  "GET / HTTP/1.0\r\nX: " + strings.Repeat("a", handler.MaxHeadBytes) + "\r\n\r\n",
+		"no line end":  "GET /" + strings.Repeat("a", handler.MaxHeadBytes+10),
+		"many headers": "GET / HTTP/1.0\r\n" + strings.Repeat("X-Y: z\r\n", handler.MaxHeadBytes/8+1) + "\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, site, nil)
+			resp, body := f.exchange(t, "GET", raw)
+			if resp.StatusCode != 400 || !strings.Contains(string(body), "larger than 16 KiB") {
+				t.Errorf("status %d, body %q; want 400 naming the 16 KiB limit", resp.StatusCode, clip(body))
+			}
+		})
+	}
+}

@@ -21,27 +21,35 @@ var simpleHeads = []struct {
 			ifModifiedSince: "Mon, 02 Jan 2006 15:04:05 GMT"}},
 	{"GET /$&+,;=:@!'()* HTTP/1.1\r\nHost: x\r\nX-Odd_Name!#$%&'*+-.^_`|~: v\xff\r\n\r\n",
 		request{method: "GET", path: "/$&+,;=:@!'()*", protoMajor: 1, protoMinor: 1, host: "x"}},
+	// Each end of each letter and digit range, in a path and in header names.
+	{"GET /azAZ09 HTTP/1.0\r\nAZ: 1\r\naz: 2\r\nX09: 3\r\n0: 4\r\n9: 5\r\n\r\n",
+		request{method: "GET", path: "/azAZ09", protoMajor: 1}},
 }
 
 // notSimple are heads the fast path must leave to ReadRequest, valid or not.
 var notSimple = []string{
 	"",
-	"GET / HTTP/1.0\r\n",                                   // incomplete
-	"POST / HTTP/1.0\r\n\r\n",                              // method
-	"get / HTTP/1.0\r\n\r\n",                               // method case
-	"GET  / HTTP/1.0\r\n\r\n",                              // two spaces
-	"GET / HTTP/1.2\r\n\r\n",                               // version
-	"GET / HTTP/1.0 \r\n\r\n",                              // trailing space
-	"GET /a%20b HTTP/1.0\r\n\r\n",                          // escape
-	"GET /a b HTTP/1.0\r\n\r\n",                            // space in the target
-	"GET //a HTTP/1.0\r\n\r\n",                             // looks like an authority
-	"GET a HTTP/1.0\r\n\r\n",                               // no slash
-	"GET * HTTP/1.0\r\n\r\n",                               // asterisk form
-	"GET http://h/ HTTP/1.0\r\n\r\n",                       // absolute form
-	"GET /a? HTTP/1.0\r\n\r\n",                             // empty query
-	"GET /a?b#c HTTP/1.0\r\n\r\n",                          // fragment
-	"GET /a#b HTTP/1.0\r\n\r\n",                            // fragment
-	"GET /\x7f HTTP/1.0\r\n\r\n",                           // control byte
+	"GET / HTTP/1.0\r\n",             // incomplete
+	"POST / HTTP/1.0\r\n\r\n",        // method
+	"get / HTTP/1.0\r\n\r\n",         // method case
+	"GET  / HTTP/1.0\r\n\r\n",        // two spaces
+	"GET / HTTP/1.2\r\n\r\n",         // version
+	"GET / HTTP/1.0 \r\n\r\n",        // trailing space
+	"GET /a%20b HTTP/1.0\r\n\r\n",    // escape
+	"GET /a b HTTP/1.0\r\n\r\n",      // space in the target
+	"GET //a HTTP/1.0\r\n\r\n",       // looks like an authority
+	"GET a HTTP/1.0\r\n\r\n",         // no slash
+	"GET * HTTP/1.0\r\n\r\n",         // asterisk form
+	"GET http://h/ HTTP/1.0\r\n\r\n", // absolute form
+	"GET /a? HTTP/1.0\r\n\r\n",       // empty query
+	"GET /a?b#c HTTP/1.0\r\n\r\n",    // fragment
+	"GET /a#b HTTP/1.0\r\n\r\n",      // fragment
+	"GET /\x7f HTTP/1.0\r\n\r\n",     // control byte
+	"GET /a[b] HTTP/1.0\r\n\r\n",     // bytes next to the letter ranges
+	"GET /a{b} HTTP/1.0\r\n\r\n",
+	"GET /a`b HTTP/1.0\r\n\r\n",
+	"GET / HTTP/1.0\r\nX[: a\r\n\r\n", // not a token byte
+	"GET / HTTP/1.0\r\nX{: a\r\n\r\n",
 	"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",         // two Hosts
 	"GET / HTTP/1.0\r\nContent-Length: 0\r\n\r\n",          // body framing
 	"GET / HTTP/1.0\r\ntransfer-encoding: chunked\r\n\r\n", // body framing
