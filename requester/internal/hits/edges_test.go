@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The edges of Fetch: no timeout means none (not one already past); 300
@@ -41,5 +42,14 @@ func TestFetchEdges(t *testing.T) {
 	}
 	if s, err := NewClient(srv.URL + "/full").Fetch(context.Background()); err != nil || s["/"] != 1 {
 		t.Errorf("exactly MaxBody bytes: %v, %v", s, err)
+	}
+}
+
+// The client the requester uses bounds the whole fetch by 5 s (the admin
+// listener answers at once or not at all); a fetch with no bound could hang
+// the report on a server that accepts and never answers.
+func TestNewClientIsBounded(t *testing.T) {
+	if got := NewClient("http://127.0.0.1:1/stats").Timeout; got != 5*time.Second {
+		t.Errorf("timeout %v, want 5s", got)
 	}
 }
