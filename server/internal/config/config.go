@@ -63,35 +63,39 @@ var (
 // from Config's tags, so they still live there only.
 func Default() Config {
 	var c Config
-	v := reflect.ValueOf(&c).Elem()
+	setDefaults(reflect.ValueOf(&c).Elem())
+	return c
+}
+
+// setDefaults sets each field of the struct v to its default tag. A tag
+// that does not parse, or a field of a type it has no rule for, is a
+// programming error, named in a panic when the server starts.
+func setDefaults(v reflect.Value) {
 	for i := range v.NumField() {
-		tag := v.Type().Field(i).Tag.Get("default")
+		name, tag := v.Type().Field(i).Name, v.Type().Field(i).Tag.Get("default")
+		var err error
 		switch f := v.Field(i); f.Interface().(type) {
 		case time.Duration:
-			d, err := time.ParseDuration(tag)
-			if err != nil {
-				panic("config: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
-			}
+			var d time.Duration
+			d, err = time.ParseDuration(tag)
 			f.SetInt(int64(d))
 		case int:
-			n, err := strconv.Atoi(tag)
-			if err != nil {
-				panic("config: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
-			}
+			var n int
+			n, err = strconv.Atoi(tag)
 			f.SetInt(int64(n))
 		case string:
 			f.SetString(tag)
 		case bool:
-			b, err := strconv.ParseBool(tag)
-			if err != nil {
-				panic("config: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
-			}
+			var b bool
+			b, err = strconv.ParseBool(tag)
 			f.SetBool(b)
 		default:
-			panic("config: no default rule for " + v.Type().Field(i).Name)
+			panic("config: no default rule for " + name)
+		}
+		if err != nil {
+			panic("config: bad default for " + name + ": " + err.Error())
 		}
 	}
-	return c
 }
 
 // Options maps a validated configuration to the server's options.

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,43 @@ func TestUnprefixedVariablesIgnored(t *testing.T) {
 	}
 	if c.Port != 8080 || c.Host != "" || c.Mode != "concurrent" || c.Root != "./content" || c.Delay != 0 || c.MaxTotal != 60 {
 		t.Fatalf("unprefixed variables leaked: %+v", c)
+	}
+}
+
+// A default tag that does not parse, or a field no rule covers, stops the
+// server at once with the field named: Default runs before any flag.
+func TestBadDefaultTagsPanicNamingTheField(t *testing.T) {
+	for want, v := range map[string]any{
+		"bad default for Wait: time: invalid duration": &struct {
+			Wait time.Duration `default:"soon"`
+		}{},
+		"bad default for Count: strconv.Atoi": &struct {
+			Count int `default:"many"`
+		}{},
+		"bad default for On: strconv.ParseBool": &struct {
+			On bool `default:"perhaps"`
+		}{},
+		"no default rule for Ratio": &struct {
+			Ratio float64 `default:"0.5"`
+		}{},
+	} {
+		func() {
+			defer func() {
+				if msg, _ := recover().(string); !strings.Contains(msg, "config: "+want) {
+					t.Errorf("panic %q, want one containing %q", msg, want)
+				}
+			}()
+			setDefaults(reflect.ValueOf(v).Elem())
+		}()
+	}
+	var ok struct {
+		Wait  time.Duration `default:"1.5s"`
+		Count int           `default:"-3"`
+		On    bool          `default:"true"`
+		Name  string        `default:"x"`
+	}
+	setDefaults(reflect.ValueOf(&ok).Elem())
+	if ok.Wait != 1500*time.Millisecond || ok.Count != -3 || !ok.On || ok.Name != "x" {
+		t.Errorf("defaults %+v", ok)
 	}
 }

@@ -67,12 +67,13 @@ type slot struct {
 
 // New validates o and returns a Limiter.
 func New(o Options) (*Limiter, error) {
-	switch {
-	case o.Limit < 0:
+	if o.Limit < 0 {
 		return nil, fmt.Errorf("rate limit %d: must be 0 (off) or more", o.Limit)
-	case o.Limit > 0 && o.Window <= 0:
+	}
+	if o.Limit > 0 && o.Window <= 0 {
 		return nil, fmt.Errorf("rate window %v: must be positive", o.Window)
-	case o.MaxKeys < 0:
+	}
+	if o.MaxKeys < 0 {
 		return nil, fmt.Errorf("rate limiter max keys %d: must be 0 (default %d) or more", o.MaxKeys, DefaultMaxKeys)
 	}
 	if o.MaxKeys == 0 {

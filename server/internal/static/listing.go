@@ -65,27 +65,29 @@ func (s *Site) entryOf(dir target, de fs.DirEntry) (entry, bool) {
 	if !ServableName(name) {
 		return entry{}, false
 	}
-	switch typ := de.Type(); {
-	case typ.IsDir():
+	typ := de.Type()
+	if typ.IsDir() {
 		return entry{name: name, isDir: true}, true
-	case typ.IsRegular():
+	}
+	if typ.IsRegular() {
 		fi, err := de.Info()
 		if err != nil {
 			return entry{}, false
 		}
 		return entry{name: name, size: fi.Size()}, true
-	case typ&fs.ModeSymlink != 0:
-		t, ok := s.walk(dir, []string{name})
-		if !ok {
-			return entry{}, false
-		}
-		e := entry{name: name, isDir: t.isDir}
-		if !t.isDir {
-			e.size = t.infos[len(t.infos)-1].Size()
-		}
-		return e, true
 	}
-	return entry{}, false
+	if typ&fs.ModeSymlink == 0 {
+		return entry{}, false // a device, socket or pipe: never served
+	}
+	t, ok := s.walk(dir, []string{name})
+	if !ok {
+		return entry{}, false
+	}
+	e := entry{name: name, isDir: t.isDir}
+	if !t.isDir {
+		e.size = t.infos[len(t.infos)-1].Size()
+	}
+	return e, true
 }
 
 const listingStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:48rem;padding:0 1rem;color:#1d2433;background:#fbfbfd}

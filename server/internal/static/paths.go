@@ -20,10 +20,7 @@ func ServableName(name string) bool {
 		return false
 	}
 	for _, r := range name {
-		switch {
-		case r == '/', r == '\\':
-			return false
-		case r < 0x20, r >= 0x7f && r <= 0x9f:
+		if r == '/' || r == '\\' || r < 0x20 || r >= 0x7f && r <= 0x9f {
 			return false
 		}
 	}

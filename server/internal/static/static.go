@@ -80,12 +80,11 @@ type Site struct {
 // Open opens dir as the served root.
 func Open(dir string) (*Site, error) {
 	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("content directory %q does not exist", dir)
-	case err != nil:
+	} else if err != nil {
 		return nil, fmt.Errorf("content directory %q: %w", dir, err)
-	case !fi.IsDir():
+	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("content directory %q is not a directory", dir)
 	}
 	root, err := os.OpenRoot(dir)
@@ -198,16 +197,17 @@ func (s *Site) walk(from target, names []string) (target, bool) {
 	for len(todo) > 0 {
 		name := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		switch {
-		case name == "" || name == ".":
+		if name == "" || name == "." {
 			continue
-		case name == "..":
+		}
+		if name == ".." {
 			if len(resolved) == 0 {
 				return target{}, false
 			}
 			resolved, infos = resolved[:len(resolved)-1], infos[:len(infos)-1]
 			continue
-		case !ServableName(name):
+		}
+		if !ServableName(name) {
 			return target{}, false
 		}
 		rel := name
