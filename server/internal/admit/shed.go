@@ -275,14 +275,15 @@ func (c *Conn) Stalled(stalled bool, now time.Time) bool {
 	a := c.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch st := c.state.Load(); {
-	case st == stateShed || st == stateReleased:
+	st := c.state.Load()
+	if st == stateShed || st == stateReleased {
 		return false
-	case stalled && st == stateWorking:
+	}
+	if stalled && st == stateWorking {
 		c.state.Store(stateStalled)
 		c.since = now
 		a.idleAppendLocked(c)
-	case !stalled && st == stateStalled:
+	} else if !stalled && st == stateStalled {
 		a.idleRemoveLocked(c)
 		c.state.Store(stateWorking)
 	}

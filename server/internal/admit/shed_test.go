@@ -258,7 +258,10 @@ func TestPenaltyTableBounded(t *testing.T) {
 // newcomers shed: the caps hold at every change, every connection's slot is
 // given back exactly once, and everything returns to zero.
 func TestShedHammer(t *testing.T) {
-	const total, perClient, workers, iters = 12, 4, 16, 1500
+	// Caps small enough that one worker alone fills them (it holds up to five
+	// connections between releases), so shedding happens however the
+	// workers are scheduled: coverage runs and -cpu 1 included.
+	const total, perClient, workers, iters = 3, 2, 16, 1500
 	a := shedding(total, perClient)
 	var violations atomic.Int64
 	a.onChange = func(active, client int) {
