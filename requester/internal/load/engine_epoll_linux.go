@@ -149,7 +149,7 @@ func runEpoll(ctx context.Context, p *plan) engineRun {
 	}
 	wg.Wait()
 
-	r := engineRun{began: began, results: loops[0].out}
+	r := engineRun{engine: "epoll", began: began, results: loops[0].out}
 	for _, l := range loops[1:] {
 		r.results = append(r.results, l.out...)
 	}

@@ -78,7 +78,7 @@ func (r *runner) run(ctx context.Context) engineRun {
 		sent = r.unbounded(ctx)
 	}
 	close(r.results)
-	return engineRun{began: r.began, results: <-done, sent: sent}
+	return engineRun{engine: "net", began: r.began, results: <-done, sent: sent}
 }
 
 // one performs request i now and builds its Result.

@@ -62,6 +62,7 @@ func Execute(ctx context.Context, t Target, o Options) Run {
 		Shards:      max(o.Shards, 1),
 		RunRequests: o.Requests,
 		Anchored:    !o.StartAt.IsZero(),
+		Engine:      r.engine,
 	}
 	if o.Mode == Sequential {
 		run.Concurrency = 1
@@ -86,6 +87,7 @@ func withPortableEngine(ctx context.Context) context.Context {
 // engineRun is what an engine hands back: results sorted by Seq, how many
 // requests it sent and when the run began.
 type engineRun struct {
+	engine  string // "epoll" or "net"
 	began   time.Time
 	results []Result
 	sent    int

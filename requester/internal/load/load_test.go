@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -584,19 +585,45 @@ func TestResolvePrefersTheBindFamily(t *testing.T) {
 	}
 }
 
-// OnResult is called once per request and never concurrently: the race
-// detector would flag the plain counter otherwise.
+// OnResult is called once per request and never concurrently, also when
+// the epoll engine runs one loop per core: the race detector would flag the
+// plain counter, and without it the calls that overlap are counted.
 func TestOnResultIsSerial(t *testing.T) {
 	engines(t, func(t *testing.T) {
 		srv := startServer(t, ok)
 		calls := 0
 		seen := map[int]bool{}
+		var inside, overlaps atomic.Int32
 		run := Execute(engineContext(t), srv.target(), Options{
-			Requests: 40, Concurrency: 8, Timeout: 5 * time.Second, Mode: Concurrent,
-			OnResult: func(r Result) { calls++; seen[r.Seq] = true },
+			Requests: 200, Concurrency: 16, Timeout: 5 * time.Second, Mode: Concurrent,
+			OnResult: func(r Result) {
+				if inside.Add(1) > 1 {
+					overlaps.Add(1)
+				}
+				calls++
+				seen[r.Seq] = true
+				time.Sleep(100 * time.Microsecond) // widen the window an overlap needs
+				inside.Add(-1)
+			},
 		})
-		if calls != 40 || len(seen) != 40 || len(run.Results) != 40 {
+		if calls != 200 || len(seen) != 200 || len(run.Results) != 200 {
 			t.Errorf("%d calls for %d distinct requests, %d results", calls, len(seen), len(run.Results))
 		}
+		if n := overlaps.Load(); n > 0 {
+			t.Errorf("%d calls of OnResult overlapped another", n)
+		}
 	})
+}
+
+// The epoll engine runs where it exists, unless the context asks for the
+// portable one; Run says which ran.
+func TestEngineThatRan(t *testing.T) {
+	srv := startServer(t, ok)
+	want := map[bool]string{true: "epoll", false: "net"}[hasEpoll]
+	if run := execute(t, srv.target(), Options{Requests: 3}); run.Engine != want {
+		t.Errorf("engine %q ran, want %q", run.Engine, want)
+	}
+	if run := Execute(withPortableEngine(context.Background()), srv.target(), Options{Requests: 3, Timeout: 5 * time.Second, Mode: Concurrent}); run.Engine != "net" {
+		t.Errorf("engine %q ran when the net one was asked for", run.Engine)
+	}
 }

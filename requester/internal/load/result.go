@@ -95,6 +95,9 @@ type Run struct {
 	Shard, Shards, RunRequests int
 	// Anchored: Began is the -start-at instant, shared by every shard.
 	Anchored bool
+	// Engine is the engine that ran: "epoll" (Linux) or "net" (portable,
+	// and the fallback where epoll cannot be set up).
+	Engine string
 }
 
 // Served is the number of requests answered 200.
