@@ -315,6 +315,24 @@ func TestTimeoutWhileNextIsDue(t *testing.T) {
 	})
 }
 
+// Requests waiting on a silent server do not hold back the next one due:
+// the loop wakes for the earliest of its timed events (the next due time,
+// here long before any request's deadline), not the latest.
+func TestSilentServerDoesNotDelayTheSchedule(t *testing.T) {
+	engines(t, func(t *testing.T) {
+		srv := startServer(t, func(c net.Conn, _ string) { hold(c) })
+		o := Options{Requests: 3, Spread: 600 * time.Millisecond, Timeout: 4 * time.Second, Mode: Concurrent}
+		run := runBounded(t, srv.target(), o)
+		for _, r := range run.Results {
+			// Due at 0, 200 and 400 ms; sent at the first deadline instead
+			// it would be 3.6 s late or more.
+			if r.Err != Timeout || r.Lateness() > 1500*time.Millisecond {
+				t.Errorf("request %d: %q, %v late; want a timeout, sent on time", r.Seq, r.Err, r.Lateness())
+			}
+		}
+	})
+}
+
 // A complete response ends its request at once, even if the server keeps
 // the socket: latency, wall time and the peak in flight leave the wait out.
 func TestCompleteResponseEndsTheRequest(t *testing.T) {
