@@ -241,10 +241,12 @@ func (l *loop) run(began time.Time) {
 		if !sending && l.flying == 0 {
 			return
 		}
-		wait := time.Duration(-1) // no timed event: wait for a socket
+		// The earliest timed event; with none, the wait is for a socket.
+		var wait time.Duration
+		timed := false
 		at := func(t time.Time) {
-			if d := max(t.Sub(now), 0); wait < 0 || d < wait {
-				wait = d
+			if d := max(t.Sub(now), 0); !timed || d < wait {
+				wait, timed = d, true
 			}
 		}
 		if sending && l.flying < l.limit {
@@ -256,7 +258,7 @@ func (l *loop) run(began time.Time) {
 		if l.lingered > 0 {
 			at(l.lingerQ[l.lhead].until)
 		}
-		k, err := l.wait(wait)
+		k, err := l.wait(wait, timed)
 		if err != nil {
 			continue // EINTR
 		}
@@ -285,11 +287,11 @@ func (l *loop) sendDue(now time.Time) time.Time {
 	return now
 }
 
-// wait blocks in epoll until an event or for d (forever when d < 0).
-func (l *loop) wait(d time.Duration) (int, error) {
+// wait blocks in epoll until an event, and when timed for at most d.
+func (l *loop) wait(d time.Duration, timed bool) (int, error) {
 	if l.pwait2 {
 		var ts *unix.Timespec
-		if d >= 0 {
+		if timed {
 			t := unix.NsecToTimespec(int64(d))
 			ts = &t
 		}
@@ -301,8 +303,8 @@ func (l *loop) wait(d time.Duration) (int, error) {
 	}
 	// Whole milliseconds only: round down, so the loop wakes early and
 	// polls the last fraction rather than sending late.
-	ms := -1
-	if d >= 0 {
+	ms := -1 // forever
+	if timed {
 		ms = int(d / time.Millisecond)
 	}
 	return unix.EpollWait(l.ep, l.events, ms)
