@@ -58,7 +58,15 @@ func flood(args []string) error {
 		return fmt.Errorf("-bind: %w", err)
 	}
 	req := []byte("GET " + u.RequestURI() + " HTTP/1.0\r\nHost: " + u.Host + "\r\n\r\n")
-	d := net.Dialer{LocalAddr: src, Deadline: time.Now().Add(*dur), Control: func(_, _ string, rc syscall.RawConn) error {
+	// The flood ends at a fixed time checked by every worker. A context
+	// deadline would not do: its cancel runs on a goroutine of its own, which
+	// 256 busy workers on one CPU can starve for seconds, while every dial
+	// past the deadline fails at once. The dialer's deadline is that same
+	// instant: one even a microsecond earlier fails every dial in between at
+	// once, and a worker counts them as timeouts by the thousand.
+	start := time.Now()
+	end := start.Add(*dur)
+	d := net.Dialer{LocalAddr: src, Deadline: end, Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
@@ -73,12 +81,6 @@ func flood(args []string) error {
 		attempts atomic.Uint64
 		refused  atomic.Uint64
 	)
-	// The flood ends at a fixed time checked by every worker. A context
-	// deadline would not do: its cancel runs on a goroutine of its own, which
-	// 256 busy workers on one CPU can starve for seconds, while every dial
-	// past the deadline fails at once.
-	start := time.Now()
-	end := start.Add(*dur)
 	var wg sync.WaitGroup
 	for range *workers {
 		wg.Add(1)
@@ -88,7 +90,7 @@ func flood(args []string) error {
 			for time.Now().Before(end) {
 				attempts.Add(1)
 				code, err := fetch(&d, u.Host, req, buf, min(*timeout, time.Until(end)))
-				if time.Now().After(end) {
+				if !time.Now().Before(end) {
 					break // cut off by the end of the flood: not the server's doing
 				}
 				if err != nil {
