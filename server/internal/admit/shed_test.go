@@ -196,7 +196,14 @@ func TestWorkingAndStalled(t *testing.T) {
 	if !ys[0].Stalled(true, later) {
 		t.Fatal("Stalled refused")
 	}
-	if !ys[0].Stalled(false, later) || !ys[0].Stalled(true, later) { // moved, stalled again
+	if !ys[0].Stalled(false, later) { // moving again: working, not sheddable
+		t.Fatal("Stalled refused")
+	}
+	checkCounts(t, a)
+	if _, v, s := a.AdmitConn(polite, &peer{}, later); v != RefusedTotal || s.Peer != nil {
+		t.Fatalf("y moving again: %v, shed %+v", v, s)
+	}
+	if !ys[0].Stalled(true, later) { // stalled again
 		t.Fatal("Stalled refused")
 	}
 	checkCounts(t, a)
