@@ -73,12 +73,6 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) SleepUntil(ctx context.Context, t time.Time) bool {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	for {
 		d := time.Until(t)
 		if d <= 0 {
@@ -91,14 +85,13 @@ func (realClock) SleepUntil(ctx context.Context, t time.Time) bool {
 			runtime.Gosched()
 			continue
 		}
-		if timer == nil {
-			timer = time.NewTimer(d - spinWindow)
-		} else {
-			timer.Reset(d - spinWindow)
-		}
+		// A timer never fires early, so this branch runs once: after it,
+		// what is left is within the spin window.
+		timer := time.NewTimer(d - spinWindow)
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
+			timer.Stop()
 			return false
 		}
 	}
