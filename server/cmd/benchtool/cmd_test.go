@@ -96,8 +96,8 @@ func TestParseCPUTimes(t *testing.T) {
 		}
 	}
 	// The real file parses, and busy prints a whole percentage.
-	if _, _, err := cpuTimes(); err != nil {
-		t.Fatal(err)
+	if b, total, err := cpuTimes(); err != nil || total == 0 || b > total {
+		t.Fatalf("/proc/stat: busy %d of %d jiffies, %v", b, total, err)
 	}
 	out, err := captureStdout(t, func() error { return busy([]string{"-t", "20ms"}) })
 	if n, perr := strconv.Atoi(strings.TrimSpace(out)); err != nil || perr != nil || n < 0 || n > 100 {

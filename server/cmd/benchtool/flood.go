@@ -161,16 +161,15 @@ func fetch(d *net.Dialer, host string, req, buf []byte, timeout time.Duration) (
 	if _, err := c.Write(req); err != nil {
 		return 0, err
 	}
-	n, err := io.ReadFull(c, buf[:12])
-	if err != nil && !(errors.Is(err, io.ErrUnexpectedEOF) && n >= 12) {
+	if _, err := io.ReadFull(c, buf[:12]); err != nil {
 		return 0, err
 	}
 	if !bytes.HasPrefix(buf, []byte("HTTP/1.")) {
-		return 0, fmt.Errorf("not an HTTP response: %q", buf[:n])
+		return 0, fmt.Errorf("not an HTTP response: %q", buf[:12])
 	}
 	code, err := strconv.Atoi(string(buf[9:12]))
 	if err != nil || code < 100 || code > 599 {
-		return 0, fmt.Errorf("bad status line %q", buf[:n])
+		return 0, fmt.Errorf("bad status line %q", buf[:12])
 	}
 	// Read to the end, as a real client would, so the server's close is clean.
 	for {
