@@ -393,10 +393,9 @@ func (l *loop) advance(fd int, events uint32) {
 		// request.
 		if events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
 			soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-			switch {
-			case err == nil && soerr != 0:
+			if err == nil && soerr != 0 {
 				err = unix.Errno(soerr)
-			case err == nil:
+			} else if err == nil {
 				err = unix.ECONNRESET // hung up, yet no error recorded
 			}
 			l.fail(c, err, "connect")
@@ -419,12 +418,13 @@ func (l *loop) advance(fd int, events uint32) {
 func (l *loop) write(c *epollConn) bool {
 	for len(c.req) > 0 {
 		n, err := rawWrite(c.fd, c.req)
-		switch {
-		case errors.Is(err, unix.EAGAIN):
+		if errors.Is(err, unix.EAGAIN) {
 			return true // EPOLLOUT will say when to go on
-		case errors.Is(err, unix.EINTR):
+		}
+		if errors.Is(err, unix.EINTR) {
 			continue
-		case err != nil:
+		}
+		if err != nil {
 			l.fail(c, err, "send request")
 			return false
 		}
@@ -444,8 +444,7 @@ func (l *loop) write(c *epollConn) bool {
 func (l *loop) read(c *epollConn, peerClosed bool) {
 	for {
 		n, err := rawRead(c.fd, l.buf)
-		switch {
-		case n > 0:
+		if n > 0 {
 			if c.firstAt.IsZero() {
 				c.firstAt = time.Now()
 			}
@@ -468,11 +467,11 @@ func (l *loop) read(c *epollConn, peerClosed bool) {
 				return
 			}
 			err = io.EOF
-		case errors.Is(err, unix.EAGAIN):
+		} else if errors.Is(err, unix.EAGAIN) {
 			return
-		case errors.Is(err, unix.EINTR):
+		} else if errors.Is(err, unix.EINTR) {
 			continue
-		case n == 0 && err == nil:
+		} else if n == 0 && err == nil {
 			err = io.EOF
 		}
 		if !c.done {

@@ -67,14 +67,13 @@ func (r *runner) run(ctx context.Context) engineRun {
 
 	r.began = r.plan.start(r.clk.Now())
 	var sent int
-	switch {
-	case r.plan.limit == 1:
+	if r.plan.limit == 1 {
 		sent = r.sequential(ctx)
-	case r.plan.limit < n && r.plan.opts.Spread == 0:
+	} else if r.plan.limit < n && r.plan.opts.Spread == 0 {
 		sent = r.drain(ctx)
-	case r.plan.limit < n:
+	} else if r.plan.limit < n {
 		sent = r.workers(ctx)
-	default:
+	} else {
 		sent = r.unbounded(ctx)
 	}
 	close(r.results)
