@@ -274,6 +274,10 @@ func TestPDFStringEscapes(t *testing.T) {
 	if got := pdfString(`a (b) \c`); got != `a \(b\) \\c` {
 		t.Errorf("pdfString = %q", got)
 	}
+	// The printable range's ends pass as they are.
+	if got := pdfString(" ~"); got != " ~" {
+		t.Errorf("pdfString(\" ~\") = %q", got)
+	}
 	defer func() {
 		if recover() == nil {
 			t.Error("pdfString accepted non-ASCII text")
@@ -406,5 +410,15 @@ func TestFavicon(t *testing.T) {
 	img, err := png.Decode(bytes.NewReader(ico[off:]))
 	if err != nil || img.Bounds().Dx() != 16 || img.Bounds().Dy() != 16 {
 		t.Fatalf("embedded PNG: %v %v", err, img)
+	}
+}
+
+// Sizes on the pages read as the server's listings write them, on each side
+// of the unit's edge.
+func TestHumanSizeEdges(t *testing.T) {
+	for n, want := range map[int]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 102400: "100.0 KiB"} {
+		if got := humanSize(n); got != want {
+			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
