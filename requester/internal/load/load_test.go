@@ -336,6 +336,12 @@ func TestStatusCounts(t *testing.T) {
 }
 
 func TestErrorCategories(t *testing.T) {
+	// Set before the engines' subtests start, which run at once: a write from
+	// each would race. The other tests use addresses and resolve nothing.
+	lookupNetIP = func(_ context.Context, _, host string) ([]netip.Addr, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	t.Cleanup(func() { lookupNetIP = net.DefaultResolver.LookupNetIP })
 	engines(t, func(t *testing.T) {
 		hanging := startServer(t, hang)
 
@@ -370,16 +376,16 @@ func TestErrorCategories(t *testing.T) {
 			}).target(), Other, "unexpected EOF"},
 			{"unresolvable host", Target{Host: "no-such-host.test", Port: 80, Paths: []string{"/"}}, Other, "no such host"},
 		}
-		lookupNetIP = func(_ context.Context, _, host string) ([]netip.Addr, error) {
-			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-		}
-		t.Cleanup(func() { lookupNetIP = net.DefaultResolver.LookupNetIP })
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				run := execute(t, tc.target, Options{Requests: 3, Timeout: 300 * time.Millisecond})
 				for _, r := range run.Results {
 					if r.Err != tc.want || !strings.Contains(r.Detail, tc.detail) {
 						t.Errorf("request %d: %q %q, want %q containing %q", r.Seq, r.Err, r.Detail, tc.want, tc.detail)
+					}
+					// No byte came back, so there is no first byte to time.
+					if tc.name == "closed without response" && r.FirstByte != 0 {
+						t.Errorf("request %d: first byte after %v, though none came", r.Seq, r.FirstByte)
 					}
 				}
 			})
@@ -411,6 +417,21 @@ func TestBodyWithoutContentLength(t *testing.T) {
 			if r.Status != 200 || r.Bytes != int64(len(body)) {
 				t.Errorf("status %d bytes %d, want 200 and %d", r.Status, r.Bytes, len(body))
 			}
+		}
+	})
+}
+
+// The cap holds when requests are paced too (a spread), not only when they
+// all start at once: requests due while three are in flight wait.
+func TestConcurrencyCapWithSpread(t *testing.T) {
+	engines(t, func(t *testing.T) {
+		srv := startServer(t, func(c net.Conn, _ string) {
+			time.Sleep(60 * time.Millisecond)
+			respond(c, 200, "ok")
+		})
+		execute(t, srv.target(), Options{Requests: 12, Concurrency: 3, Spread: 120 * time.Millisecond})
+		if _, maxOpen, _ := srv.stats(); maxOpen > 3 {
+			t.Errorf("server saw %d connections at once with -c 3", maxOpen)
 		}
 	})
 }
