@@ -250,3 +250,20 @@ func TestIdleRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestPerConnBytes(t *testing.T) {
+	for _, c := range []struct {
+		base, held int64
+		open       int
+		want       float64
+	}{
+		{1000, 1100, 50, 2048}, // 100 KiB over 50 connections
+		{1000, 1000, 3, 0},
+		{1000, 999, 1, -1024}, // the resident set can shrink: shown as it is
+		{1000, 1100, 0, 0},    // nothing open: nothing to share
+	} {
+		if got := perConnBytes(c.base, c.held, c.open); got != c.want {
+			t.Errorf("perConnBytes(%d, %d, %d) = %v, want %v", c.base, c.held, c.open, got, c.want)
+		}
+	}
+}

@@ -110,13 +110,20 @@ func idle(args []string) error {
 	if rep.HeldKB, err = rssKB(*pid); err != nil {
 		return err
 	}
-	if rep.Open > 0 {
-		rep.PerConnB = float64(rep.HeldKB-rep.BaseKB) * 1024 / float64(rep.Open)
-	}
+	rep.PerConnB = perConnBytes(rep.BaseKB, rep.HeldKB, rep.Open)
 	for _, c := range conns {
 		_ = c.Close()
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
+}
+
+// perConnBytes is the memory each held connection added, in bytes: the growth
+// of the resident set (in KiB) shared among the open connections.
+func perConnBytes(baseKB, heldKB int64, open int) float64 {
+	if open <= 0 {
+		return 0
+	}
+	return float64(heldKB-baseKB) * 1024 / float64(open)
 }

@@ -36,11 +36,13 @@ func captureStdout(t *testing.T, fn func() error) (string, error) {
 	return s, err
 }
 
-// burner starts a shell that burns some CPU, then sleeps in a child: a
-// process tree of two whose CPU time no longer moves.
+// burner starts a shell that burns some CPU, in user space (counting) and in
+// the kernel (opening /dev/null), then sleeps in a child: a process tree of
+// two whose CPU time no longer moves.
 func burner(t *testing.T) (shell, child int) {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", `i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; sleep 60; :`)
+	cmd := exec.Command("sh", "-c", `i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done
+i=0; while [ $i -lt 20000 ]; do : >/dev/null; i=$((i+1)); done; sleep 60; :`)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +105,9 @@ func TestProcessTree(t *testing.T) {
 	want := ticks(t, shell) + ticks(t, child)
 	if want == 0 {
 		t.Skip("the burner used no measurable CPU")
+	}
+	if f := statFields("/proc/" + strconv.Itoa(shell) + "/stat"); len(f) < 13 || f[12] == "0" {
+		t.Logf("the burner used no measurable system time: user and system time are not told apart")
 	}
 	if got, err := cpuTicks(shell); err != nil || got != want {
 		t.Errorf("cpuTicks = %d, %v; want %d", got, err, want)
