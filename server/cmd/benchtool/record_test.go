@@ -166,6 +166,13 @@ func TestParseRequesterEdges(t *testing.T) {
 	if strings.Contains(string(b), "error_kinds") {
 		t.Errorf("clean record carries error_kinds: %s", b)
 	}
+	// With WantBytes, each answer of the wanted status and another size is
+	// counted: here the third of four (a 404 of any size is not).
+	r = Record{WantStatus: 200, WantBytes: 2}
+	sized := `{"runs":[{"requests":4,"status":{"200":3,"404":1},"results":[{"status":200,"bytes":2},{"status":200,"bytes":2},{"status":200,"bytes":5},{"status":404,"bytes":9}]}]}`
+	if err := parseRequester([]byte(sized), &r); err != nil || r.WrongBytes != 1 || r.OK != 3 || r.Errors != 1 {
+		t.Errorf("a run with a wrong size: %+v, %v", r, err)
+	}
 }
 
 func TestProgressLines(t *testing.T) {
