@@ -515,3 +515,53 @@ func cpuOf(set func([]Record, string, string, string, string, string, func(*Reco
 		set(recs, partThroughput, server, tool, file, "", func(r *Record) { r.CPUPerReq = v })
 	}
 }
+
+// The edges of the summary's wording: thousands from exactly 1000, no ratio
+// to a comparator that measured no CPU (nor a dangling "="), a busy run
+// flagged from exactly busyPct, a flood with no CPU figure shown as "–".
+func TestSummaryEdges(t *testing.T) {
+	for v, want := range map[float64]string{999: "999", 1000: "1.0k", 15500: "15.5k"} {
+		if got := kilo(v); got != want {
+			t.Errorf("kilo(%v) = %q, want %q", v, got, want)
+		}
+	}
+
+	var recs []Record
+	for _, r := range groupParts(fixture())[partThroughput] {
+		if r.Server == idNginx || r.Server == idBare {
+			r.CPUPerReq = 0
+		}
+		recs = append(recs, r)
+	}
+	for _, line := range cpuLines(recs) {
+		if strings.Contains(line, "×") || strings.Contains(line, "=") {
+			t.Errorf("a ratio to no CPU figure: %q", line)
+		}
+	}
+
+	recs[0].Busy = busyPct
+	var b bytes.Buffer
+	writeTput(&b, recs)
+	if !strings.Contains(b.String(), "**Caution:** 1 of ") {
+		t.Errorf("a run started at exactly %d %% busy is not flagged:\n%s", busyPct, b.String())
+	}
+	recs[0].Busy = busyPct - 1
+	b.Reset()
+	writeTput(&b, recs)
+	if strings.Contains(b.String(), "Caution") {
+		t.Errorf("a run below %d %% busy is flagged:\n%s", busyPct, b.String())
+	}
+
+	var flood []Record
+	for _, r := range groupParts(fixture())[partAttack] {
+		if r.Cond == condFlood {
+			r.CPUPerReq = 0
+		}
+		flood = append(flood, r)
+	}
+	b.Reset()
+	writeAttack(&b, flood)
+	if strings.Contains(b.String(), "| 0.0 |") {
+		t.Errorf("a flood with no CPU figure shows 0.0:\n%s", b.String())
+	}
+}
