@@ -308,6 +308,18 @@ func TestTargets(t *testing.T) {
 		{"flood answer dearer than nginx's", "under attack: CPU per flood answer ≤ 1.0 × nginx's", func(recs []Record) {
 			set(recs, partAttack, idOurs, toolRequest, fileSmall, condFlood, func(r *Record) { r.CPUPerReq = 35.01 })
 		}, missed},
+		{"polite with no requests", "under attack: polite success 100 %", func(recs []Record) {
+			set(recs, partAttack, idOurs, toolRequest, fileSmall, condFlood, func(r *Record) { r.Requests, r.OK = 0, 0 })
+		}, missed},
+		{"p99 = nginx's", "under attack: polite p99 ≤ behind nginx", func(recs []Record) {
+			set(recs, partAttack, idOurs, toolRequest, fileSmall, condFlood, func(r *Record) { r.P99ms = 4.0 })
+		}, met},
+		{"refusal at exactly 0.6 of serving", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
+			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq = targetRefusalVsServed * 50 })
+		}, met},
+		{"refusal with no requests", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
+			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq, r.Requests, r.OK = 10, 0, 0 })
+		}, missed},
 		{"idle RSS just under 80 MB", "10000 idle connections < 80 MB RSS", func(recs []Record) {
 			set(recs, partMemory, idOurs, "", "", "", func(r *Record) { r.RSSHeldKB = 80*1024 - 1 })
 		}, met},
@@ -323,6 +335,16 @@ func TestTargets(t *testing.T) {
 				t.Errorf("%s: verdict %q, want %q", c.target, got, c.want)
 			}
 		})
+	}
+	// No CPU figure for the flood, ours or nginx's: no ratio, so no row.
+	for _, server := range []string{idOurs, idNginx} {
+		recs := fixture()
+		set(recs, partAttack, server, toolRequest, fileSmall, condFlood, func(r *Record) { r.CPUPerReq = 0 })
+		for _, row := range targets(groupParts(recs)) {
+			if strings.HasPrefix(row.target, "under attack: CPU per flood answer") {
+				t.Errorf("%s measured no flood CPU, yet: %+v", server, row)
+			}
+		}
 	}
 }
 
@@ -550,6 +572,12 @@ func TestSummaryEdges(t *testing.T) {
 	writeTput(&b, recs)
 	if strings.Contains(b.String(), "Caution") {
 		t.Errorf("a run below %d %% busy is flagged:\n%s", busyPct, b.String())
+	}
+
+	b.Reset()
+	writeMem(&b, []Record{{Part: partMemory, Server: idOurs, Wanted: 10, RSSBaseKB: 1024, RSSHeldKB: 2048}})
+	if !strings.Contains(b.String(), "| 0.0 KB |") {
+		t.Errorf("no connection held: want 0.0 KB per connection:\n%s", b.String())
 	}
 
 	var flood []Record
