@@ -336,6 +336,18 @@ func TestTargets(t *testing.T) {
 			}
 		})
 	}
+	// No refusal part in the run: no refusal row.
+	var norefusal []Record
+	for _, r := range fixture() {
+		if r.Part != partRefusal {
+			norefusal = append(norefusal, r)
+		}
+	}
+	for _, row := range targets(groupParts(norefusal)) {
+		if strings.HasPrefix(row.target, "a refusal") {
+			t.Errorf("no refusal part ran, yet: %+v", row)
+		}
+	}
 	// No CPU figure for the flood, ours or nginx's: no ratio, so no row.
 	for _, server := range []string{idOurs, idNginx} {
 		recs := fixture()
