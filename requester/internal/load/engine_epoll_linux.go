@@ -348,16 +348,22 @@ func (l *loop) send(i int, now time.Time) {
 		l.fail(c, err, "epoll")
 		return
 	}
-	for fd >= len(l.byFD) {
-		l.byFD = append(l.byFD, nil)
-	}
-	l.byFD[fd] = c
-	l.flying++
+	l.register(c)
 	l.queue = append(l.queue, queued{c, c.gen})
 	if connectErr == nil { // connected at once
 		c.connected, c.connectAt = true, time.Now()
 		l.write(c)
 	}
+}
+
+// register makes c, whose socket is open, one of the loop's requests in
+// flight: events on its fd now find it, and it holds a slot.
+func (l *loop) register(c *epollConn) {
+	for c.fd >= len(l.byFD) {
+		l.byFD = append(l.byFD, nil)
+	}
+	l.byFD[c.fd] = c
+	l.flying++
 }
 
 // handle advances the connection on fd after an event, and reports whether

@@ -25,11 +25,7 @@ func TestLingeringIsCapped(t *testing.T) {
 		t.Cleanup(func() { unix.Close(fds[1]) })
 		c := l.get()
 		c.fd = fds[0]
-		for c.fd >= len(l.byFD) {
-			l.byFD = append(l.byFD, nil)
-		}
-		l.byFD[c.fd] = c
-		l.flying++
+		l.register(c)
 		return c
 	}
 	first := conn()

@@ -491,10 +491,7 @@ func writeMem(w io.Writer, m []Record) {
 	fmt.Fprintf(w, "Connections opened and held without sending a byte; RSS of the server's process tree (nginx: master and workers).\n\n")
 	fmt.Fprintf(w, "| server | held open | RSS before | RSS held | per connection |\n|---|---:|---:|---:|---:|\n")
 	for _, r := range m {
-		per := 0.0
-		if r.Open > 0 {
-			per = float64(r.RSSHeldKB-r.RSSBaseKB) * 1024 / float64(r.Open)
-		}
+		per := perConnBytes(r.RSSBaseKB, r.RSSHeldKB, r.Open)
 		fmt.Fprintf(w, "| %s | %d / %d | %.1f MB | %.1f MB | %.1f KB |\n", name(r.Server), r.Open, r.Wanted,
 			float64(r.RSSBaseKB)/1024, float64(r.RSSHeldKB)/1024, per/1024)
 	}
