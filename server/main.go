@@ -18,9 +18,17 @@ import (
 	"httplab/httplab-server/internal/config"
 	"httplab/httplab-server/internal/logging"
 	"httplab/httplab-server/internal/server"
+	"httplab/httplab-server/internal/sysmon"
 )
 
 func main() {
+	// First, before any goroutine or descriptor: the process may replace
+	// itself (same pid and arguments) to start with sysmon kept awake.
+	if len(os.Args) < 2 || os.Args[1] != "healthcheck" {
+		if err := sysmon.Ensure(); err != nil {
+			fmt.Fprintf(os.Stderr, "server: keeping sysmon awake: %v; running with Go's default\n", err)
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
@@ -78,7 +86,7 @@ func run(args []string, stderr io.Writer) int {
 		Str("clientkey", cfg.ClientKey).Int("rate", cfg.RateLimit).Dur("window", cfg.RateWindow).
 		Dur("delay", cfg.Delay).Str("counter", cfg.Counter).Dur("read_timeout", cfg.ReadTimeout).
 		Dur("write_timeout", cfg.WriteTimeout).Dur("shutdown_grace", cfg.ShutdownGrace).
-		Str("backlog", backlogText(cfg.Backlog)).
+		Str("backlog", backlogText(cfg.Backlog)).Bool("sysmon_awake", sysmon.Awake()).
 		Msg("listening")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"httplab/httplab-server/internal/servertest"
+	"httplab/httplab-server/internal/sysmon"
 )
 
 var binary string
@@ -107,6 +110,9 @@ func TestStructuredLogs(t *testing.T) {
 	var sawConfig, sawAccess bool
 	sc := bufio.NewScanner(strings.NewReader(p.Log()))
 	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "SCHED ") {
+			continue // the runtime's own line, on a host up for weeks (package sysmon)
+		}
 		var line map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Fatalf("log line is not JSON: %q", sc.Text())
@@ -121,6 +127,56 @@ func TestStructuredLogs(t *testing.T) {
 	}
 	if !sawConfig || !sawAccess {
 		t.Fatalf("config line %v, access line %v; logs:\n%s", sawConfig, sawAccess, p.Log())
+	}
+}
+
+// The server starts with sysmon kept awake (package sysmon) unless GODEBUG
+// says otherwise, and says which in its first log line.
+func TestSysmonSetting(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("a process cannot re-execute itself on Windows")
+	}
+	for _, tc := range []struct {
+		godebug string
+		awake   bool
+	}{{"", true}, {"GODEBUG=gctrace=0", true}, {"GODEBUG=schedtrace=0", false}} {
+		var env []string
+		if tc.godebug != "" {
+			env = append(env, tc.godebug)
+		}
+		p := startServer(t, env, siteDir(t))
+		var cfg struct {
+			Message string `json:"message"`
+			Awake   *bool  `json:"sysmon_awake"`
+		}
+		for line := range strings.SplitSeq(p.Log(), "\n") {
+			if json.Unmarshal([]byte(line), &cfg) == nil && cfg.Message == "listening" {
+				break
+			}
+		}
+		if cfg.Awake == nil || *cfg.Awake != tc.awake {
+			t.Errorf("%q: sysmon_awake %v, want %v; log:\n%s", tc.godebug, cfg.Awake, tc.awake, p.Log())
+		}
+		// The same process, replaced: StartProcess's pid is the one that logs.
+		if runtime.GOOS == "linux" {
+			environ, err := os.ReadFile("/proc/" + p.PID + "/environ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "GODEBUG=schedtrace=0"
+			if tc.awake {
+				want = "schedtrace=" + strconv.Itoa(sysmon.Period)
+			}
+			var godebug []string
+			for kv := range strings.SplitSeq(string(environ), "\x00") {
+				if strings.HasPrefix(kv, "GODEBUG=") {
+					godebug = append(godebug, kv)
+				}
+			}
+			if len(godebug) == 0 || !strings.Contains(godebug[0], want) {
+				t.Errorf("%q: the server's GODEBUG lacks %s: %q", tc.godebug, want, godebug)
+			}
+		}
 	}
 }
 
