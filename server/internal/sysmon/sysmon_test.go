@@ -62,3 +62,17 @@ func TestAwake(t *testing.T) {
 		}
 	}
 }
+
+// A period the runtime cannot parse as an int32 would be ignored, and
+// sysmon would sleep as before: Period must be the largest that parses.
+func TestPeriodIsTheLargestTheRuntimeTakes(t *testing.T) {
+	if _, err := strconv.ParseInt(strconv.Itoa(Period), 10, 32); err != nil {
+		t.Errorf("Period %d does not parse as the runtime parses it: %v", Period, err)
+	}
+	if _, err := strconv.ParseInt(strconv.Itoa(Period+1), 10, 32); err == nil {
+		t.Errorf("Period %d is not the largest: %d parses too", Period, Period+1)
+	}
+	if !awake("schedtrace=" + strconv.Itoa(Period)) {
+		t.Error("awake does not count Period as set")
+	}
+}
