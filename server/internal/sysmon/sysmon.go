@@ -26,6 +26,7 @@
 package sysmon
 
 import (
+	"iter"
 	"os"
 	"strconv"
 	"strings"
@@ -61,12 +62,22 @@ func Env(env []string) ([]string, bool) {
 	return append(append([]string(nil), env...), "GODEBUG="+setting), true
 }
 
+// values yields the values a GODEBUG value gives schedtrace, left to
+// right, as the runtime reads them at start.
+func values(godebug string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for f := range strings.SplitSeq(godebug, ",") {
+			if k, v, ok := strings.Cut(f, "="); ok && k == key && !yield(v) {
+				return
+			}
+		}
+	}
+}
+
 // has reports whether a GODEBUG value sets schedtrace, to any value.
 func has(godebug string) bool {
-	for f := range strings.SplitSeq(godebug, ",") {
-		if k, _, ok := strings.Cut(f, "="); ok && k == key {
-			return true
-		}
+	for range values(godebug) {
+		return true
 	}
 	return false
 }
@@ -78,14 +89,10 @@ func Awake() bool { return awake(os.Getenv("GODEBUG")) }
 // awake reads a GODEBUG value as the runtime does at start: left to right,
 // the last schedtrace wins, and one that does not parse is ignored.
 func awake(godebug string) bool {
-	n := 0
-	for f := range strings.SplitSeq(godebug, ",") {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok || k != key {
-			continue
-		}
+	n := int64(0)
+	for v := range values(godebug) {
 		if m, err := strconv.ParseInt(v, 10, 32); err == nil {
-			n = int(m)
+			n = m
 		}
 	}
 	return n > 0
