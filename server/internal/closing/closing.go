@@ -68,17 +68,6 @@ func CompleteHead(b []byte) bool {
 	return true
 }
 
-// ReadNow reads, without waiting, what the client has sent so far into buf
-// and reports how much it read and whether a close now would be clean: the
-// input ended (the client shut its side), or it is one complete request
-// head with no body to follow. Anything else (half a head, a body, more
-// than buf holds, or a platform where a read cannot be made without
-// waiting) answers false, and the caller must linger.
-func ReadNow(c net.Conn, buf []byte) (n int, clean bool) {
-	n, eof := readNow(c, buf)
-	return n, eof || (n < len(buf) && CompleteHead(buf[:n]))
-}
-
 // WriteNow makes one write of b that never waits and reports whether all of
 // it went. A refusal is a few hundred bytes to a fresh socket, whose send
 // buffer is empty, so the kernel takes it whole. Where the descriptor can
@@ -105,18 +94,20 @@ const AwaitHeadBytes = 2 << 10
 
 var awaitBufs = sync.Pool{New: func() any { b := make([]byte, AwaitHeadBytes); return &b }}
 
-// AwaitHead ends a socket that was answered before its request had all
-// arrived (early holds what had). A plain close now would reset the
-// connection once the rest arrives. So it waits, at most LingerTimeout,
-// for the rest of the request head; once one complete head without a body
-// has been read there is nothing left to arrive and the close is clean.
+// AwaitHead ends a socket that was answered without reading its request:
+// a refusal at accept, where the request has usually not arrived yet (and
+// reading for it before the answer would mostly cost a read that finds
+// nothing). A plain close would reset the connection once the request
+// arrives. So it waits, at most LingerTimeout, for the request head; once
+// one complete head without a body has been read there is nothing left to
+// arrive and the close is clean; the client's end of input, too.
 // That is cheaper than Linger (half-close, then read until the client
 // closes), which remains for anything that fills the buffer without a
 // complete head. maxBytes bounds that Linger.
-func AwaitHead(c net.Conn, early []byte, maxBytes int64) {
+func AwaitHead(c net.Conn, maxBytes int64) {
 	bp := awaitBufs.Get().(*[]byte)
 	defer awaitBufs.Put(bp)
-	b := append((*bp)[:0], early...)
+	b := (*bp)[:0]
 	_ = c.SetReadDeadline(time.Now().Add(LingerTimeout))
 	for len(b) < cap(b) {
 		n, err := c.Read(b[len(b):cap(b)])

@@ -179,49 +179,6 @@ func TestWriteNowGivesUpOnAFullWindow(t *testing.T) {
 	}
 }
 
-func TestReadNow(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
-		t.Skip("ReadNow reads nothing without unix sockets")
-	}
-	for _, tc := range []struct {
-		name      string
-		send      string
-		shut      bool // the client half-closes after sending
-		wantN     int
-		wantClean bool
-	}{
-		{"complete head", "GET / HTTP/1.0\r\n\r\n", false, 18, true},
-		{"half a head", "GET / HTTP/1.0\r\n", false, 16, false},
-		{"nothing", "", false, 0, false},
-		{"nothing, then end of input", "", true, 0, true},
-		{"head with body", "POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nab", false, 40, false},
-		{"more than the buffer", string(bytes.Repeat([]byte("x"), 100)), false, 64, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			client, server := pair(t)
-			if tc.send != "" {
-				if _, err := io.WriteString(client, tc.send); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tc.shut {
-				_ = client.(*net.TCPConn).CloseWrite()
-			}
-			buf := make([]byte, 64)
-			// Loopback delivers within the write and the FIN right after;
-			// a moment's sleep covers a loaded machine.
-			time.Sleep(50 * time.Millisecond)
-			n, clean := ReadNow(server, buf)
-			if n != tc.wantN || clean != tc.wantClean {
-				t.Fatalf("ReadNow = %d, %v; want %d, %v", n, clean, tc.wantN, tc.wantClean)
-			}
-			if tc.send != "" && string(buf[:min(n, len(tc.send))]) != tc.send[:min(n, len(tc.send))] {
-				t.Fatalf("read %q", buf[:n])
-			}
-		})
-	}
-}
-
 func TestPendingInput(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
 		t.Skip("PendingInput always says yes without unix sockets")
@@ -278,13 +235,8 @@ func TestAwaitHead(t *testing.T) {
 		client, server := pair(t)
 		_, _ = io.WriteString(client, "GET / HTTP/1.0\r\n")
 		time.Sleep(20 * time.Millisecond)
-		buf := make([]byte, 64)
-		n, clean := ReadNow(server, buf)
-		if clean {
-			t.Fatal("half a head read as clean")
-		}
 		_, _ = server.Write([]byte(reply))
-		go AwaitHead(server, buf[:n], 1<<20)
+		go AwaitHead(server, 1<<20)
 		readReply(t, client)
 		_, _ = io.WriteString(client, "Host: x\r\n\r\n")
 		var b [1]byte
@@ -295,7 +247,7 @@ func TestAwaitHead(t *testing.T) {
 	t.Run("silent client", func(t *testing.T) {
 		_, server := pair(t)
 		start := time.Now()
-		AwaitHead(server, nil, 1<<20)
+		AwaitHead(server, 1<<20)
 		if d := time.Since(start); d < LingerTimeout/2 || d > 10*time.Second {
 			t.Fatalf("AwaitHead returned after %v; want about %v", d, LingerTimeout)
 		}

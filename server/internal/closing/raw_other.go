@@ -4,11 +4,9 @@ package closing
 
 import "net"
 
-// Without unix sockets nothing can be read or peeked at without waiting,
-// so every answer here takes the safe side: input may be pending, and the
-// caller lingers.
-
-func readNow(net.Conn, []byte) (int, bool) { return 0, false }
+// Without unix sockets nothing can be peeked at or written without a
+// deadline, so every answer here takes the safe side: input may be
+// pending, and the caller lingers.
 
 func writeNow(c net.Conn, b []byte) bool { return writeWithDeadline(c, b) }
 

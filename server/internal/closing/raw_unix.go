@@ -11,36 +11,6 @@ import (
 // RawConn.Control, with MSG_DONTWAIT or on the non-blocking descriptor Go
 // keeps: none of them can wait, and none checks a deadline.
 
-func readNow(c net.Conn, buf []byte) (n int, eof bool) {
-	rc := rawConn(c)
-	if rc == nil {
-		return 0, false
-	}
-	// The error is checked after the call, not in an if around it: coverage
-	// ends a block at a function literal, and gremlins would count the test
-	// as never run.
-	err := rc.Control(func(fd uintptr) {
-		for n < len(buf) {
-			m, err := syscall.Read(int(fd), buf[n:])
-			if m > 0 {
-				n += m
-				// A short read emptied the socket: if that completed the
-				// head, the read that would only say EAGAIN is skipped.
-				if n < len(buf) && CompleteHead(buf[:n]) {
-					return
-				}
-				continue
-			}
-			eof = m == 0 && err == nil
-			return // EAGAIN: all that was sent is read; or an error: lingering copes
-		}
-	})
-	if err != nil {
-		return 0, false
-	}
-	return n, eof
-}
-
 func writeNow(c net.Conn, b []byte) bool {
 	rc := rawConn(c)
 	if rc == nil {
