@@ -88,11 +88,11 @@ func TestAwaitHeadCases(t *testing.T) {
 		expectEOF(t, client, 10*time.Second)
 		returns(t, done, 10*time.Second, "AwaitHead")
 	})
-	// More than AwaitHeadBytes without a complete head: the full Linger
+	// More than awaitHeadBytes without a complete head: the full Linger
 	// (half-close, then read until the client closes).
 	t.Run("head too long", func(t *testing.T) {
 		client, server := pair(t)
-		if _, err := client.Write(bytes.Repeat([]byte("x"), AwaitHeadBytes+100)); err != nil {
+		if _, err := client.Write(bytes.Repeat([]byte("x"), awaitHeadBytes+100)); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan struct{})

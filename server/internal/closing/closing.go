@@ -88,11 +88,11 @@ func writeWithDeadline(c net.Conn, b []byte) bool {
 	return err == nil && n == len(b)
 }
 
-// AwaitHeadBytes is the most of a client's request head that AwaitHead
+// awaitHeadBytes is the most of a client's request head that AwaitHead
 // waits for; a longer head, or one with a body, gets the full Linger.
-const AwaitHeadBytes = 2 << 10
+const awaitHeadBytes = 2 << 10
 
-var awaitBufs = sync.Pool{New: func() any { b := make([]byte, AwaitHeadBytes); return &b }}
+var awaitBufs = sync.Pool{New: func() any { b := make([]byte, awaitHeadBytes); return &b }}
 
 // AwaitHead ends a socket that was answered without reading its request:
 // a refusal at accept, where the request has usually not arrived yet (and
