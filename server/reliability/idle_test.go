@@ -36,9 +36,7 @@ func TestIdleConnectionStack(t *testing.T) {
 	if rp := get(t, p.Addr, 5, "/a.html"); rp.Status != 200 { // warms up the runtime and the pools
 		t.Fatalf("warm-up request: %s", rp.StatusLine)
 	}
-	eventually(t, "the warm-up connection released", func() bool {
-		return fetchStats(t, p.Admin+"/stats").Connections.Active == 0
-	})
+	p.awaitActive(t, "the warm-up connection released", 0)
 	before := p.metric(t, "go_memstats_stack_inuse_bytes")
 
 	conns := make([]net.Conn, 0, n)
@@ -54,9 +52,7 @@ func TestIdleConnectionStack(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	eventually(t, "all idle connections admitted", func() bool {
-		return fetchStats(t, p.Admin+"/stats").Connections.Active == n
-	})
+	p.awaitActive(t, "all idle connections admitted", n)
 	// An admitted goroutine grows its stack, if it does, when it first
 	// runs, which it does within microseconds of the admission; the larger
 	// of two readings a while apart is the figure.

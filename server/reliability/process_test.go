@@ -56,6 +56,14 @@ func (p *proc) metric(t testing.TB, name string) float64 {
 	return 0
 }
 
+// awaitActive waits until the process's /stats counts active connections.
+func (p *proc) awaitActive(t testing.TB, what string, active int) {
+	t.Helper()
+	eventually(t, what, func() bool {
+		return fetchStats(t, p.Admin+"/stats").Connections.Active == active
+	})
+}
+
 // rssKiB is the process's resident set (VmRSS) in KiB.
 func (p *proc) rssKiB(t testing.TB) int {
 	t.Helper()
@@ -152,9 +160,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 	if got := get(t, p.Addr, 3, "/a.html"); got.Status != 200 {
 		t.Errorf("after: %d", got.Status)
 	}
-	eventually(t, "connections released", func() bool {
-		return fetchStats(t, p.Admin+"/stats").Connections.Active == 0
-	})
+	p.awaitActive(t, "connections released", 0)
 	eventually(t, "descriptors back to baseline", func() bool { return fdCount(t, p.PID) <= base })
 	t.Logf("accept errors %d; %d connections admitted; descriptors %d at baseline, 64 at most",
 		st.Connections.AcceptErrors, st.Connections.Accepted, base)
@@ -206,9 +212,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			results <- result{target, rp.Status, int64(len(rp.Body)), err}
 		}()
 	}
-	eventually(t, "all requests in flight", func() bool {
-		return fetchStats(t, p.Admin+"/stats").Connections.Active == inflight
-	})
+	p.awaitActive(t, "all requests in flight", inflight)
 	sent := time.Now()
 	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -114,18 +114,13 @@ func TestSoak(t *testing.T) {
 		wg.Wait()
 		return wrong, time.Since(begin)
 	}
-	settle := func() {
-		eventually(t, "connections released", func() bool {
-			return fetchStats(t, p.Admin+"/stats").Connections.Active == 0
-		})
-	}
 
 	// Warm up (pools, caches, the runtime's own structures), then measure.
 	warm := 2 * len(soakCycle) * sources * perSource
 	if wrong, _ := run(warm); len(wrong) > 0 {
 		t.Fatalf("warm-up: %v", wrong)
 	}
-	settle()
+	p.awaitActive(t, "connections released", 0)
 	gr0, fd0, rss0 := p.quiet(t)
 
 	peak := rss0
@@ -152,7 +147,7 @@ func TestSoak(t *testing.T) {
 	for _, w := range wrong {
 		t.Error(w)
 	}
-	settle()
+	p.awaitActive(t, "connections released", 0)
 
 	// Goroutines and descriptors must come all the way back; RSS within
 	// the slack. Each is polled for a while, since the last handlers and
