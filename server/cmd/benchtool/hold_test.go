@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"strconv"
@@ -83,10 +84,12 @@ func (h *holdTarget) serve(c *net.TCPConn, status int) {
 	}
 }
 
+// seen returns copies: connections still open after hold returns go on
+// counting while the test reads.
 func (h *holdTarget) seen() (full, half map[string]int, maxBody int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.full, h.half, h.maxBody
+	return maps.Clone(h.full), maps.Clone(h.half), h.maxBody
 }
 
 func runHold(t *testing.T, args ...string) holdReport {
