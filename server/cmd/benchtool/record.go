@@ -21,7 +21,7 @@ import (
 // summarize` reads. It is the only description of the suite's data; fields
 // a part does not use stay zero and are left out of the JSON.
 type Record struct {
-	Part   string `json:"part"`            // throughput, attack, refusal, memory
+	Part   string `json:"part"`            // throughput, attack, many, refusal, memory, syscalls
 	Server string `json:"server"`          // the suite's id: ours-on, ours-off, stock, nginx, python, bare, ours, refuse-serve, refuse-cap
 	Tool   string `json:"tool,omitempty"`  // wrk or requester (the load generator)
 	File   string `json:"file,omitempty"`  // small or 100k
@@ -60,6 +60,12 @@ type Record struct {
 	Open      int   `json:"open,omitempty"`
 	RSSBaseKB int64 `json:"rss_base_kb,omitempty"`
 	RSSHeldKB int64 `json:"rss_held_kb,omitempty"`
+
+	// System calls per request answered (syscalls), by name and in all,
+	// and context switches per request, from perf stat.
+	Calls          map[string]float64 `json:"calls_per_req,omitempty"`
+	CallsPerReq    float64            `json:"all_calls_per_req,omitempty"`
+	SwitchesPerReq float64            `json:"switches_per_req,omitempty"`
 }
 
 // Parts of the suite.
@@ -69,6 +75,7 @@ const (
 	partRefusal    = "refusal"
 	partMemory     = "memory"
 	partMany       = "many"
+	partSyscalls   = "syscalls"
 )
 
 // record reads what one measurement produced (a wrk or requester output, a
@@ -79,7 +86,7 @@ func record(args []string) error {
 	fs := flag.NewFlagSet("record", flag.ContinueOnError)
 	var r Record
 	to := fs.String("to", "", "records `file` to append to (JSON lines)")
-	fs.StringVar(&r.Part, "part", "", "throughput, attack, many, refusal or memory")
+	fs.StringVar(&r.Part, "part", "", "throughput, attack, many, refusal, memory or syscalls")
 	fs.StringVar(&r.Server, "server", "", "server `id`")
 	fs.StringVar(&r.Tool, "tool", "", "wrk or requester: how to read -out")
 	fs.StringVar(&r.File, "file", "", "small or 100k")
@@ -91,6 +98,7 @@ func record(args []string) error {
 	out := fs.String("out", "", "the load generator's output `file` (wrk text or requester -json)")
 	floodOut := fs.String("flood", "", "the flooder's JSON `file` (attack, flood)")
 	idleOut := fs.String("idle", "", "benchtool idle's JSON `file` (memory)")
+	perfOut := fs.String("perf", "", "perf stat -x, output `file` (syscalls)")
 	fs.Int64Var(&r.CPUus, "cpu-us", 0, "server CPU `µs` used over the measurement")
 	fs.IntVar(&r.WantStatus, "want-status", 200, "the status every request should get")
 	fs.IntVar(&r.WantBytes, "want-bytes", 0, "the body length every wanted answer should have; 0 = unchecked")
@@ -100,7 +108,7 @@ func record(args []string) error {
 	if *to == "" || r.Part == "" || r.Server == "" {
 		return errors.New("-to, -part and -server are required")
 	}
-	if err := fill(&r, *out, *floodOut, *idleOut); err != nil {
+	if err := fill(&r, *out, *floodOut, *idleOut, *perfOut); err != nil {
 		return err
 	}
 	if err := appendRecord(*to, r); err != nil {
@@ -131,7 +139,7 @@ func appendRecord(path string, r Record) error {
 }
 
 // fill reads the measurement's outputs into r and derives its figures.
-func fill(r *Record, out, floodOut, idleOut string) error {
+func fill(r *Record, out, floodOut, idleOut, perfOut string) error {
 	if out != "" {
 		b, err := os.ReadFile(out)
 		if err != nil {
@@ -167,6 +175,19 @@ func fill(r *Record, out, floodOut, idleOut string) error {
 			return err
 		}
 		r.Wanted, r.Open, r.RSSBaseKB, r.RSSHeldKB = m.Wanted, m.Open, m.BaseKB, m.HeldKB
+	}
+	if perfOut != "" {
+		b, err := os.ReadFile(perfOut)
+		if err != nil {
+			return err
+		}
+		counts, err := perfCounts(b)
+		if err == nil {
+			err = fillCalls(r, counts)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", perfOut, err)
+		}
 	}
 	if r.CPUus > 0 && responses > 0 {
 		r.CPUPerReq = round1(float64(r.CPUus) / responses)
@@ -314,6 +335,9 @@ func progress(r Record, rounds int) string {
 	case partMemory:
 		return fmt.Sprintf("  [memory] %s: %d/%d held, RSS %.1f MB -> %.1f MB", r.Server, r.Open, r.Wanted,
 			float64(r.RSSBaseKB)/1024, float64(r.RSSHeldKB)/1024)
+	case partSyscalls:
+		return fmt.Sprintf("  [syscalls %s %s] %s: %.2f system calls and %.2f context switches per request over %d requests",
+			r.Tool, r.File, r.Server, r.CallsPerReq, r.SwitchesPerReq, r.Requests)
 	}
 	return fmt.Sprintf("  [%s] %s", r.Part, r.Server)
 }

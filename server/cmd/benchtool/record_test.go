@@ -36,27 +36,37 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
+// recordAndRead runs record with -to and args, checks that it prints want
+// on stderr, and returns every record the file then holds.
+func recordAndRead(t *testing.T, to, want string, args ...string) []Record {
+	t.Helper()
+	stderr, err := captureStderr(t, func() error { return record(append([]string{"-to", to}, args...)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stderr != want {
+		t.Errorf("stderr:\n%q\nwant\n%q", stderr, want)
+	}
+	recs, err := readRecords(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
 // record appends one JSON line per measurement and prints its progress line
 // and what it breaks.
 func TestRecordAppendsAndReports(t *testing.T) {
 	dir := t.TempDir()
 	to := filepath.Join(dir, "records.jsonl")
 	wrk := writeFile(t, dir, "wrk.txt", wrkOut)
-	stderr, err := captureStderr(t, func() error {
-		return record([]string{"-to", to, "-part", partThroughput, "-server", idOursOn, "-tool", toolWrk,
-			"-file", fileSmall, "-pinned", "-round", "2", "-rounds", "3", "-busy", "12", "-out", wrk, "-cpu-us", "3307000"})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "  [pinned wrk small 2/3] ours-on: 16512 req/s, 100.0 µs CPU/req, 12 errors of 33070 (machine 12 % busy before)\n" +
-		"bench: BROKEN: ours-on small (wrk): 12 of 33070 requests failed or were not 200\n"
-	if stderr != want {
-		t.Errorf("stderr:\n%q\nwant\n%q", stderr, want)
-	}
-	recs, err := readRecords(to)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("records %v, %v", recs, err)
+	recs := recordAndRead(t, to,
+		"  [pinned wrk small 2/3] ours-on: 16512 req/s, 100.0 µs CPU/req, 12 errors of 33070 (machine 12 % busy before)\n"+
+			"bench: BROKEN: ours-on small (wrk): 12 of 33070 requests failed or were not 200\n",
+		"-part", partThroughput, "-server", idOursOn, "-tool", toolWrk,
+		"-file", fileSmall, "-pinned", "-round", "2", "-rounds", "3", "-busy", "12", "-out", wrk, "-cpu-us", "3307000")
+	if len(recs) != 1 {
+		t.Fatalf("records %v", recs)
 	}
 	r := recs[0]
 	if r.Requests != 33070 || r.CPUPerReq != 100 || r.Round != 2 || !r.Pinned || r.Busy != 12 || r.WantStatus != 200 {
@@ -65,17 +75,9 @@ func TestRecordAppendsAndReports(t *testing.T) {
 
 	// A second record is appended, not written over.
 	idle := writeFile(t, dir, "idle.json", `{"wanted":100,"opened":100,"open_at_measure":99,"rss_base_kb":2048,"rss_held_kb":4096}`)
-	stderr, err = captureStderr(t, func() error {
-		return record([]string{"-to", to, "-part", partMemory, "-server", idOurs, "-idle", idle})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want = "  [memory] ours: 99/100 held, RSS 2.0 MB -> 4.0 MB\nbench: BROKEN: this server held 99 of 100 idle connections\n"
-	if stderr != want {
-		t.Errorf("stderr:\n%q\nwant\n%q", stderr, want)
-	}
-	if recs, _ := readRecords(to); len(recs) != 2 || recs[1].Open != 99 || recs[1].RSSHeldKB != 4096 || recs[1].Wanted != 100 || recs[1].RSSBaseKB != 2048 {
+	recs = recordAndRead(t, to, "  [memory] ours: 99/100 held, RSS 2.0 MB -> 4.0 MB\nbench: BROKEN: this server held 99 of 100 idle connections\n",
+		"-part", partMemory, "-server", idOurs, "-idle", idle)
+	if len(recs) != 2 || recs[1].Open != 99 || recs[1].RSSHeldKB != 4096 || recs[1].Wanted != 100 || recs[1].RSSBaseKB != 2048 {
 		t.Errorf("records %+v", recs)
 	}
 }
@@ -112,7 +114,7 @@ func TestFillCPUPerResponse(t *testing.T) {
 		{1000, 3, 333.3}, {2000, 3, 666.7}, {1000, 0, 0}, {0, 100, 0}, {1, 1, 1},
 	} {
 		r := Record{CPUus: int64(c.cpu), Requests: c.requests}
-		if err := fill(&r, "", "", ""); err != nil || r.CPUPerReq != c.want {
+		if err := fill(&r, "", "", "", ""); err != nil || r.CPUPerReq != c.want {
 			t.Errorf("%d µs over %d requests: %v (%v), want %v", c.cpu, c.requests, r.CPUPerReq, err, c.want)
 		}
 	}

@@ -91,7 +91,7 @@ func ours(id string) bool {
 func check(r Record) []string {
 	var out []string
 	switch r.Part {
-	case partThroughput:
+	case partThroughput, partSyscalls:
 		if !ours(r.Server) {
 			break
 		}
@@ -186,6 +186,7 @@ func writeSummary(w io.Writer, recs []Record) int {
 	writeMany(w, by[partMany])
 	writeRefusal(w, by[partRefusal])
 	writeMem(w, by[partMemory])
+	writeCalls(w, by[partSyscalls])
 	p := problems(recs)
 	if len(p) > 0 {
 		fmt.Fprintf(w, "\n## Problems seen during the run\n\n")

@@ -508,7 +508,7 @@ func TestFillFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := Record{Part: partAttack, Server: idOurs, Cond: condFlood, Tool: toolRequest, WantStatus: 200, CPUus: 2000}
-	if err := fill(&r, out, fl, ""); err != nil {
+	if err := fill(&r, out, fl, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	// 4 polite + (10 + 88) × 2 flooder responses = 200; 2000 µs / 200 = 10 µs.
