@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -138,13 +139,7 @@ func writeCalls(w io.Writer, recs []Record) {
 			}
 		}
 		calls := slices.SortedFunc(maps.Keys(sum), func(a, b string) int {
-			if sum[a] != sum[b] {
-				if sum[a] > sum[b] {
-					return -1
-				}
-				return 1
-			}
-			return strings.Compare(a, b)
+			return cmp.Or(cmp.Compare(sum[b], sum[a]), strings.Compare(a, b))
 		})
 		row := func(label string, cell func(Record) string) {
 			fmt.Fprintf(w, "| %s |", label)

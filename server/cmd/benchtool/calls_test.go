@@ -41,6 +41,12 @@ func TestPerfCounts(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 		}
 	}
+	// The fields after the event's name are optional; fewer than three
+	// fields is no count.
+	got, err = perfCounts([]byte("5,,syscalls:sys_enter_read\n7,syscalls:sys_enter_write\n"))
+	if err != nil || got["syscalls:sys_enter_read"] != 5 || len(got) != 1 {
+		t.Errorf("count, unit and event only: %v, %v; want read 5 and nothing else", got, err)
+	}
 	// The same event twice (perf -p with per-process output) adds up.
 	got, err = perfCounts([]byte("3,,syscalls:sys_enter_read,1,100.00,,\n4,,syscalls:sys_enter_read,1,100.00,,\n"))
 	if err != nil || got["syscalls:sys_enter_read"] != 7 {
