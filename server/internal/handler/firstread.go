@@ -30,9 +30,13 @@ func putFirst(fb *[firstReadSize]byte) { firstBufs.Put(fb) }
 // prefixed reads p, then r: the bytes readFirst took, then the connection.
 // An error that came with the first bytes is not lost: the connection
 // returns it again (end of stream and deadlines persist on a socket).
+//
+// err keeps the connection's last error, so that a head cut off by the read
+// deadline is known as such even when net/http reports it as malformed.
 type prefixed struct {
-	p []byte
-	r io.Reader
+	p   []byte
+	r   io.Reader
+	err error
 }
 
 func (x *prefixed) Read(b []byte) (int, error) {
@@ -41,5 +45,9 @@ func (x *prefixed) Read(b []byte) (int, error) {
 		x.p = x.p[n:]
 		return n, nil
 	}
-	return x.r.Read(b)
+	n, err := x.r.Read(b)
+	if err != nil {
+		x.err = err
+	}
+	return n, err
 }

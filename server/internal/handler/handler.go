@@ -463,7 +463,10 @@ func (h *Handler) badRequest(c net.Conn, s *connState, err error, start time.Tim
 	// At the deadline net/http may hand back the unfinished line it holds
 	// as if complete ("X-Slo" with no colon, "GET /a" with no version) and
 	// fail on that instead: a head cut off by the deadline is still a 408.
-	if errors.Is(err, os.ErrDeadlineExceeded) || !h.o.Now().Before(start.Add(h.o.ReadTimeout)) {
+	// The connection's own error says so, not the clock: a malformed head
+	// that arrived whole is a 400 even when this server was too busy to
+	// parse it before the deadline passed.
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(s.pre.err, os.ErrDeadlineExceeded) {
 		o = h.writeError(c, s, http.StatusRequestTimeout, "The request head did not arrive in time.")
 	} else if s.lr.N <= 0 {
 		// Checked before io.EOF: the exhausted limit also reads as io.EOF

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -325,6 +326,25 @@ func TestReadDeadline(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(got), "HTTP/1.0 408 ") {
 		t.Fatalf("got %q, want a 408", clip(got))
+	}
+}
+
+// A malformed head that arrived whole is the client's fault, a 400, even
+// when the server got to it only after the read deadline had passed (a
+// loaded machine): the 408 is for heads the deadline cut off.
+func TestMalformedHeadParsedLate(t *testing.T) {
+	site, _ := testSite(t)
+	var calls atomic.Int32
+	late := func() time.Time {
+		if calls.Add(1) == 1 {
+			return time.Now()
+		}
+		return time.Now().Add(time.Hour)
+	}
+	f := newFixture(t, site, func(o *handler.Options) { o.ReadTimeout = 10 * time.Second; o.Now = late })
+	resp, _ := f.exchange(t, http.MethodGet, "GET /a.html HTTP/1.0\r\nContent-Length: 99999999999999999999\r\n\r\n")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", resp.StatusCode)
 	}
 }
 
