@@ -378,7 +378,7 @@ func TestErrorCategories(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				run := execute(t, tc.target, Options{Requests: 3, Timeout: 300 * time.Millisecond})
+				run := execute(t, tc.target, Options{Requests: 3, Timeout: 2 * time.Second})
 				for _, r := range run.Results {
 					if r.Err != tc.want || !strings.Contains(r.Detail, tc.detail) {
 						t.Errorf("request %d: %q %q, want %q containing %q", r.Seq, r.Err, r.Detail, tc.want, tc.detail)

@@ -128,7 +128,7 @@ func checkContract(t *testing.T, rp servertest.Reply, method string) {
 }
 
 func TestStatusCodes(t *testing.T) {
-	r := start(t, func(c *server.Options) { c.ReadTimeout = 300 * time.Millisecond })
+	r := start(t, func(c *server.Options) { c.ReadTimeout = 2 * time.Second })
 	cases := []struct {
 		name, raw string
 		status    int
@@ -557,7 +557,7 @@ func TestSequentialVersusConcurrent(t *testing.T) {
 // A client that sends half a head and stalls holds its slot only until the
 // read timeout, then gets 408 and the slot comes back.
 func TestSlowClientReleasedByReadTimeout(t *testing.T) {
-	r := start(t, func(c *server.Options) { c.MaxPerClient = 1; c.ReadTimeout = 300 * time.Millisecond })
+	r := start(t, func(c *server.Options) { c.MaxPerClient = 1; c.ReadTimeout = 2 * time.Second })
 	slow := r.hold(t, 2)
 	defer slow.Close()
 	_, _ = io.WriteString(slow, "GET /a.html HTTP/1.0\r\nUser-Agent: slo")
@@ -580,14 +580,15 @@ func TestSlowClientReleasedByReadTimeout(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	for _, mode := range []server.Mode{server.Concurrent, server.Sequential, server.Stock} {
 		t.Run(mode.String(), func(t *testing.T) {
-			r := start(t, func(c *server.Options) { c.Mode = mode; c.Delay = 400 * time.Millisecond })
+			r := start(t, func(c *server.Options) { c.Mode = mode; c.Delay = 1500 * time.Millisecond })
 			c := r.dial(t, 2)
 			defer c.Close()
 			_, _ = io.WriteString(c, "GET /a.html HTTP/1.0\r\n\r\n")
 			eventually(t, "request in flight", func() bool { return r.Stats().Connections.Active == 1 })
 			// Admission is at accept; let the head be read too, since net/http
-			// (stock) drops a request it reads after shutdown has begun.
-			time.Sleep(150 * time.Millisecond)
+			// (stock) drops a request it reads after shutdown has begun. The
+			// delay leaves a loaded machine a second more to finish it.
+			time.Sleep(500 * time.Millisecond)
 			r.Cancel()
 			rp := readReply(t, c)
 			if rp.Status != 200 || string(rp.Body) != "<p>a</p>" {
