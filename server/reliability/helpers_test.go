@@ -246,14 +246,30 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	servertest.Eventually(t, what, cond)
 }
 
-// fdCount counts the open descriptors of process pid ("self" for this one).
+// fdCount counts the open descriptors of process pid ("self" for this one),
+// except those the file cache holds by design: on Linux a cached file of
+// 32-256 KiB keeps one descriptor open for sendfile. One descriptor per such
+// file is left out, so a second descriptor on the same file (a leak per
+// request) still counts.
 func fdCount(t testing.TB, pid string) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/" + pid + "/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(ents)
+	n := len(ents)
+	held := map[string]bool{}
+	for _, e := range ents {
+		dest, err := os.Readlink("/proc/" + pid + "/fd/" + e.Name())
+		if err != nil || held[dest] {
+			continue
+		}
+		if fi, err := os.Stat(dest); err == nil && fi.Mode().IsRegular() && fi.Size() > 32<<10 && fi.Size() <= 256<<10 {
+			held[dest] = true
+			n--
+		}
+	}
+	return n
 }
 
 // get sends a plain GET from 127.0.0.<from> and returns the parsed reply.

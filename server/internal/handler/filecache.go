@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"strings"
@@ -40,17 +41,26 @@ import (
 //     cannot be set by users, so a write after settling always shows.
 //
 // Files up to cacheMaxFile are cached, not only the small ones sent in one
-// write: a 100 KiB file served from memory costs one writev instead of the
-// resolve, open, fstat, sendfile and close of the file path, which pprof
-// and strace showed as the 100 KiB gap to nginx (see docs/performance.md).
-// Keeping large files open and sending them with sendfile by offset instead
-// was measured and bought nothing (same CPU per request), so it was removed.
+// write: the resolve, open, fstat and close of the file path were the
+// 100 KiB gap to nginx (pprof and strace, docs/performance.md). Where the
+// kernel can send a file by offset (sendFileAt), a cached file larger than
+// smallFile also keeps its file open, and goes out with the head's write
+// (held back with MSG_MORE, see writeMore) and sendfile: the kernel sends
+// from the page cache, without the copy from memory that a write makes,
+// which was most of the rest of the gap. Without MSG_MORE the head left in
+// a segment of its own and the saving was lost (measured twice and
+// rejected before the flag was tried; docs/performance.md). Its
+// bytes stay in memory too, for connections that are not TCP and for a
+// response whose entry is dropped (and its file closed) while it is sent.
 const (
 	cacheMaxEntries = 4096
 	cacheMaxBytes   = 16 << 20
 	cacheMaxFile    = 256 << 10
 	cacheSettle     = time.Duration(2e9) // 2 s; a literal, so no mutant of the constant goes unseen
-	cacheRecheck    = time.Millisecond
+	// cacheMaxOpenFiles bounds the descriptors the cache holds open (see
+	// openFileBudget for the bound under a low descriptor limit).
+	cacheMaxOpenFiles = 128
+	cacheRecheck      = time.Millisecond
 )
 
 type cachedFile struct {
@@ -62,6 +72,10 @@ type cachedFile struct {
 	extra       []string // the Last-Modified header, as response.Head wants it
 	modTime     time.Time
 	checked     atomic.Int64 // when the components were last found unchanged, by fileCache.clock
+	// file is the open file, for a body over smallFile where sendFileAt
+	// works; nil otherwise. Closed when the entry is dropped: a response
+	// still sending it then goes on from body.
+	file *os.File
 }
 
 // fileID is what must not change for a cached component to stay valid.
@@ -92,8 +106,10 @@ type fileCache struct {
 	// was given, file changes happen in real time. Tests replace them.
 	clock func() int64
 	wall  func() time.Time
-	// maxEntries, maxBytes: cacheMaxEntries, cacheMaxBytes; tests shrink them.
-	maxEntries, maxBytes int
+	// maxEntries, maxBytes, maxFiles: cacheMaxEntries, cacheMaxBytes,
+	// cacheMaxOpenFiles; tests shrink them.
+	maxEntries, maxBytes, maxFiles int
+	files                          int // open, under mu
 	// m is replaced, never modified, so lookups take no lock; fills and
 	// drops are rare and copy it under mu.
 	m     atomic.Pointer[map[string]*cachedFile]
@@ -103,7 +119,7 @@ type fileCache struct {
 
 func newFileCache(root *os.Root) *fileCache {
 	c := &fileCache{root: root, settle: cacheSettle, recheck: cacheRecheck, clock: monotonic, wall: time.Now,
-		maxEntries: cacheMaxEntries, maxBytes: cacheMaxBytes}
+		maxEntries: cacheMaxEntries, maxBytes: cacheMaxBytes, maxFiles: openFileBudget()}
 	c.m.Store(&map[string]*cachedFile{})
 	return c
 }
@@ -220,12 +236,26 @@ func (c *fileCache) keep(path, contentType, lastModified string, body []byte, se
 	e := &cachedFile{path: path, names: names, ids: ids, body: body,
 		contentType: contentType, extra: []string{"Last-Modified", lastModified}, modTime: served.ModTime()}
 	e.checked.Store(c.clock())
+	if len(body) > smallFile && canSendFile {
+		e.file = c.open(path[1:], servedID)
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := *c.m.Load()
 	if old[path] != nil || len(old) >= c.maxEntries || c.bytes+len(body) > c.maxBytes {
+		if e.file != nil {
+			_ = e.file.Close()
+		}
 		return
+	}
+	if e.file != nil {
+		if c.files < c.maxFiles {
+			c.files++
+		} else {
+			_ = e.file.Close()
+			e.file = nil
+		}
 	}
 	m := make(map[string]*cachedFile, len(old)+1)
 	for k, v := range old {
@@ -251,4 +281,31 @@ func (c *fileCache) drop(path string, e *cachedFile) {
 	}
 	c.bytes -= len(e.body)
 	c.m.Store(&m)
+	if e.file != nil {
+		// A response sending it keeps the descriptor until its sendfile
+		// returns (os.File counts its users), then goes on from memory.
+		_ = e.file.Close()
+		c.files--
+	}
 }
+
+// open opens rel for sending, if it is still the file that was read.
+func (c *fileCache) open(rel string, want fileID) *os.File {
+	f, err := c.root.Open(rel)
+	if err != nil {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil
+	}
+	if id, ok := idOf(fi); !ok || id != want {
+		_ = f.Close()
+		return nil
+	}
+	return f
+}
+
+// errFileGone: a cached file can no longer be sent from its descriptor.
+var errFileGone = errors.New("cached file closed or shortened")

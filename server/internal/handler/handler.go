@@ -349,7 +349,14 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	hd := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
 		ContentType: res.ContentType, ContentLength: res.Size, Extra: extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: res.Path}
-	if _, err := c.Write(hd); err != nil || head {
+	tc, isTCP := c.(*net.TCPConn)
+	var err error
+	if isTCP && !head {
+		err = writeMore(tc, hd)
+	} else {
+		_, err = c.Write(hd)
+	}
+	if err != nil || head {
 		return o
 	}
 	// io.Copy from an *os.File to a *net.TCPConn becomes sendfile(2), which
@@ -357,7 +364,7 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	// Any other copy goes through a buffer whose unsent part a time-out
 	// would lose, so only a TCP connection is watched for stalls.
 	body := io.LimitReader(res.File, res.Size)
-	if _, ok := c.(*net.TCPConn); ok {
+	if isTCP {
 		o.bytes, _ = h.send(c, s, func() (int64, error) { return io.Copy(c, body) })
 	} else {
 		o.bytes, _ = io.Copy(c, body)
@@ -366,9 +373,13 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 }
 
 // writeCached sends a cached file: a small one with head and body copied
-// into one buffer and sent with one write, a larger one with one writev.
+// into one buffer and sent with one write, a larger one with the head's
+// write and sendfile from its open file, or one writev from memory.
 func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool) outcome {
 	if len(e.body) > smallFile {
+		if tc, ok := c.(*net.TCPConn); ok && e.file != nil && !head {
+			return h.sendCached(tc, s, e)
+		}
 		return h.writeBody(c, s, e.path, e.contentType, e.body, head, e.extra)
 	}
 	b := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
@@ -389,6 +400,31 @@ func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool
 	if n > int64(hl) {
 		o.bytes = n - int64(hl)
 	}
+	return o
+}
+
+// sendCached sends a cached file's head, then its body from its open file
+// with sendfile, or from memory once the file is closed (the entry was
+// dropped) or yields less than it held when cached.
+func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcome {
+	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
+		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
+	o := outcome{status: http.StatusOK, path: e.path}
+	if err := writeMore(c, hd); err != nil {
+		return o
+	}
+	size := int64(len(e.body))
+	var sent int64
+	o.bytes, _ = h.send(c, s, func() (int64, error) {
+		n, err := sendFileAt(c, e.file, sent, size-sent)
+		if errors.Is(err, errFileGone) {
+			var m int
+			m, err = c.Write(e.body[sent+n:])
+			n += int64(m)
+		}
+		sent += n
+		return n, err
+	})
 	return o
 }
 

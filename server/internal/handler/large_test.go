@@ -41,20 +41,7 @@ func eagerCacheFixture(t *testing.T, dir string) *Handler {
 // everything the server sent before it closed.
 func exchange(t *testing.T, h *Handler, raw string) []byte {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s := tcpPair(t, net.Dialer{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -70,6 +57,28 @@ func exchange(t *testing.T, h *Handler, raw string) []byte {
 	}
 	<-done
 	return got
+}
+
+// tcpPair returns both ends of a loopback TCP connection dialled with d;
+// both are closed when the test ends.
+func tcpPair(t *testing.T, d net.Dialer) (client net.Conn, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return c, s.(*net.TCPConn)
 }
 
 func bodyOf(t *testing.T, raw []byte) []byte {
@@ -88,8 +97,9 @@ func bodyOf(t *testing.T, raw []byte) []byte {
 	return body
 }
 
-// TestLargeCachedFilesOverTCP: a cached file over 32 KiB (one writev of
-// head and body) arrives byte for byte, again and again from the cache; when
+// TestLargeCachedFilesOverTCP: a cached file over 32 KiB (the head's write
+// and sendfile where the kernel sends by offset, else one writev of head and
+// body) arrives byte for byte, again and again from the cache; when
 // the file is replaced the new bytes are served.
 func TestLargeCachedFilesOverTCP(t *testing.T) {
 	dir := t.TempDir()
@@ -101,8 +111,12 @@ func TestLargeCachedFilesOverTCP(t *testing.T) {
 			t.Fatalf("response %d: %d bytes differ from the file", i, len(got))
 		}
 	}
-	if h.cache.lookup("/big.bin") == nil {
+	e := h.cache.lookup("/big.bin")
+	if e == nil {
 		t.Fatal("the large file was not cached")
+	}
+	if canSendFile && (e.file == nil || h.cache.files != 1) {
+		t.Fatalf("%d files open: want the file kept open for sendfile", h.cache.files)
 	}
 	fresh := bytes.Repeat([]byte("FEDCBA9876543210"), 4*smallFile/16)
 	writeFile(t, dir, "new.bin", string(fresh))
@@ -111,6 +125,11 @@ func TestLargeCachedFilesOverTCP(t *testing.T) {
 	}
 	if got := bodyOf(t, exchange(t, h, "GET /big.bin HTTP/1.0\r\n\r\n")); !bytes.Equal(got, fresh) {
 		t.Fatalf("after the replacement: %d bytes, not the new file", len(got))
+	}
+	if e.file != nil {
+		if _, err := e.file.Stat(); err == nil {
+			t.Error("the dropped entry's file is still open")
+		}
 	}
 }
 

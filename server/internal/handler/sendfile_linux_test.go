@@ -1,0 +1,231 @@
+package handler
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"httplab/httplab-server/internal/clientid"
+)
+
+// dialServe connects over loopback, serves the connection with h in the
+// background and sends raw; rcvbuf > 0 shrinks the client's receive buffer
+// and the server's send buffer.
+func dialServe(t *testing.T, h *Handler, raw string, rcvbuf int, slot Slot) (net.Conn, chan struct{}) {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		if rcvbuf > 0 {
+			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+		}
+		return nil
+	}}
+	c, s := tcpPair(t, d)
+	if rcvbuf > 0 { // and a small send buffer, so little of the response is in flight
+		rc, _ := s.SyscallConn()
+		_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, rcvbuf) })
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Serve(s, clientid.Of(clientid.ByIP, netip.MustParseAddrPort("127.0.0.1:1")), slot)
+	}()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c, done
+}
+
+func getBody(t *testing.T, c net.Conn) []byte {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ContentLength != int64(len(body)) {
+		t.Fatalf("Content-Length %d, body %d bytes", resp.ContentLength, len(body))
+	}
+	return body
+}
+
+// TestSendfileGoesOnFromMemory: an entry dropped while its response is
+// being sent (its file closed under it) still yields the whole response,
+// the rest from the bytes in memory.
+func TestSendfileGoesOnFromMemory(t *testing.T) {
+	dir := t.TempDir()
+	body := bytes.Repeat([]byte("0123456789abcdef"), cacheMaxFile/16)
+	writeFile(t, dir, "big.bin", string(body))
+	h := eagerCacheFixture(t, dir)
+	c, done, e := stalledSend(t, h)
+	h.cache.drop("/big.bin", e)
+	if got := getBody(t, c); !bytes.Equal(got, body) {
+		t.Fatalf("%d bytes, not the file's %d", len(got), len(body))
+	}
+	<-done
+	if h.cache.files != 0 {
+		t.Errorf("%d files open after the drop", h.cache.files)
+	}
+}
+
+// TestOpenFilesAreBounded: past maxFiles, large entries are served from
+// memory and hold no descriptor.
+func TestOpenFilesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	big := string(bytes.Repeat([]byte("x"), smallFile+1))
+	writeFile(t, dir, "a.bin", big)
+	writeFile(t, dir, "b.bin", big)
+	c := testCache(t, dir)
+	c.maxFiles = 1
+	fillFrom(t, c, "/a.bin", "a.bin")
+	fillFrom(t, c, "/b.bin", "b.bin")
+	a, b := c.lookup("/a.bin"), c.lookup("/b.bin")
+	if a == nil || b == nil || a.file == nil || b.file != nil || c.files != 1 {
+		t.Fatalf("a %v, b %v, %d open; want only a's file open", a, b, c.files)
+	}
+}
+
+// patientSlot watches stalls and never sheds.
+type patientSlot struct{}
+
+func (patientSlot) HeadDone() bool               { return true }
+func (patientSlot) Stalled(bool, time.Time) bool { return true }
+func (patientSlot) Shed() bool                   { return false }
+
+// TestSendfileOfAShortenedFile: a cached file truncated in place while it
+// is sent still yields the bytes it held when cached, the rest from memory.
+func TestSendfileOfAShortenedFile(t *testing.T) {
+	dir := t.TempDir()
+	body := bytes.Repeat([]byte("0123456789abcdef"), cacheMaxFile/16)
+	writeFile(t, dir, "big.bin", string(body))
+	h := eagerCacheFixture(t, dir)
+	c, done, _ := stalledSend(t, h)
+	if err := os.Truncate(filepath.Join(dir, "big.bin"), int64(len(body)/2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := getBody(t, c); !bytes.Equal(got, body) {
+		t.Fatalf("%d bytes, differing from the %d cached", len(got), len(body))
+	}
+	<-done
+}
+
+// TestRefusedEntryClosesItsFile: an entry the cache turns away (here for
+// lack of room, found by keep itself) does not leave its file open.
+func TestRefusedEntryClosesItsFile(t *testing.T) {
+	dir := t.TempDir()
+	big := string(bytes.Repeat([]byte("x"), smallFile+1))
+	writeFile(t, dir, "a.bin", big)
+	writeFile(t, dir, "b.bin", big)
+	c := testCache(t, dir)
+	c.maxBytes = len(big)
+	fillFrom(t, c, "/a.bin", "a.bin")
+	f, err := c.root.Open("b.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	f.Close()
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	c.keep("/b.bin", "application/octet-stream", "x", []byte(big), fi)
+	if c.lookup("/b.bin") != nil || c.files != 1 {
+		t.Fatalf("b cached %v, %d files open", c.lookup("/b.bin") != nil, c.files)
+	}
+	if after := fds(); after != before {
+		t.Errorf("%d descriptors open after the refusal, %d before", after, before)
+	}
+}
+
+// stalledSend caches /big.bin with its file, then starts a response to a
+// client that reads nothing yet, under a stall watch: the response waits
+// in sendfile a quarter of the stall timeout at a time, and each new
+// attempt finds whatever happened to the entry or the file meanwhile.
+func stalledSend(t *testing.T, h *Handler) (net.Conn, chan struct{}, *cachedFile) {
+	t.Helper()
+	c, done := dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 0, nil)
+	getBody(t, c)
+	<-done
+	e := h.cache.lookup("/big.bin")
+	if e == nil || e.file == nil {
+		t.Fatal("not cached with its file")
+	}
+	h.o.StallTimeout = 200 * time.Millisecond
+	c, done = dialServe(t, h, "GET /big.bin HTTP/1.0\r\n\r\n", 4096, patientSlot{})
+	time.Sleep(200 * time.Millisecond)
+	return c, done, e
+}
+
+// TestOpenFileBudget: a sixteenth of the descriptor limit, at most
+// cacheMaxOpenFiles, so that a server run with few descriptors keeps them
+// for connections.
+func TestOpenFileBudget(t *testing.T) {
+	for _, c := range []struct {
+		limit uint64
+		want  int
+	}{{0, 0}, {15, 0}, {16, 1}, {64, 4}, {1024, 64}, {2047, 127}, {2048, 128}, {2064, 128}, {1 << 20, 128}} {
+		if got := budgetFor(c.limit); got != c.want {
+			t.Errorf("budgetFor(%d) = %d, want %d", c.limit, got, c.want)
+		}
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := openFileBudget(), budgetFor(lim.Cur); got != want {
+		t.Errorf("openFileBudget() = %d with a limit of %d, want %d", got, lim.Cur, want)
+	}
+	if got := newFileCache(nil).maxFiles; got != openFileBudget() {
+		t.Errorf("a new cache may hold %d files, want openFileBudget's %d", got, openFileBudget())
+	}
+}
+
+// TestWriteMoreHoldsTheHead: what writeMore writes waits in the kernel's
+// send queue for the data that follows it, so head and body leave together;
+// then both arrive, in order. (Held data leaves by itself after 200 ms, so
+// a check that took longer than that proves nothing and is made again.)
+func TestWriteMoreHoldsTheHead(t *testing.T) {
+	for range 5 {
+		c, s := tcpPair(t, net.Dialer{})
+		begin := time.Now()
+		if err := writeMore(s, []byte("head,")); err != nil {
+			t.Fatal(err)
+		}
+		unsent := -1
+		rc, _ := s.SyscallConn()
+		_ = rc.Control(func(fd uintptr) { unsent, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQNSD) })
+		if time.Since(begin) > 100*time.Millisecond {
+			continue
+		}
+		if unsent != 5 {
+			t.Fatalf("%d bytes unsent right after writeMore; want the 5 held back", unsent)
+		}
+		if _, err := s.Write([]byte("body")); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if got, err := io.ReadAll(io.LimitReader(c, 9)); string(got) != "head,body" {
+			t.Fatalf("read %q, %v; want head,body", got, err)
+		}
+		return
+	}
+	t.Skip("the machine was too slow for every check to come within 100 ms")
+}
