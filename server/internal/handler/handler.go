@@ -349,14 +349,7 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	hd := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
 		ContentType: res.ContentType, ContentLength: res.Size, Extra: extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: res.Path}
-	tc, isTCP := c.(*net.TCPConn)
-	var err error
-	if isTCP && !head {
-		err = writeMore(tc, hd)
-	} else {
-		_, err = c.Write(hd)
-	}
-	if err != nil || head {
+	if _, err := writeHeld(c, hd); err != nil || head {
 		return o
 	}
 	// io.Copy from an *os.File to a *net.TCPConn becomes sendfile(2), which
@@ -364,7 +357,7 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	// Any other copy goes through a buffer whose unsent part a time-out
 	// would lose, so only a TCP connection is watched for stalls.
 	body := io.LimitReader(res.File, res.Size)
-	if isTCP {
+	if _, ok := c.(*net.TCPConn); ok {
 		o.bytes, _ = h.send(c, s, func() (int64, error) { return io.Copy(c, body) })
 	} else {
 		o.bytes, _ = io.Copy(c, body)
@@ -386,14 +379,14 @@ func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool
 		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: e.path}
 	if head {
-		_, _ = c.Write(b)
+		_, _ = writeHeld(c, b)
 		return o
 	}
 	hl := len(b)
 	b = append(b, e.body...)
 	rest := b
 	n, _ := h.send(c, s, func() (int64, error) {
-		n, err := c.Write(rest)
+		n, err := writeHeld(c, rest)
 		rest = rest[n:]
 		return int64(n), err
 	})
@@ -410,7 +403,7 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
 		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: e.path}
-	if err := writeMore(c, hd); err != nil {
+	if _, err := writeHeld(c, hd); err != nil {
 		return o
 	}
 	size := int64(len(e.body))
@@ -419,7 +412,7 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 		n, err := sendFileAt(c, e.file, sent, size-sent)
 		if errors.Is(err, errFileGone) {
 			var m int
-			m, err = c.Write(e.body[sent+n:])
+			m, err = writeHeld(c, e.body[sent+n:])
 			n += int64(m)
 		}
 		sent += n
@@ -428,13 +421,27 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 	return o
 }
 
+// writeHeld writes b, which more of the response or the close follows at
+// once: over TCP with MSG_MORE (where there is one), so that the kernel holds
+// it for what comes next. A head then leaves in the body's first segment,
+// and a response's end in one segment with the close's FIN: one packet
+// fewer each (and for the client one acknowledgement fewer). Every way out
+// of finish closes the connection or shuts down its sending side, either of
+// which sends what is held.
+func writeHeld(c net.Conn, b []byte) (int, error) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		return writeMore(tc, b)
+	}
+	return c.Write(b)
+}
+
 // writeBody sends a 200 with head and body in one writev.
 func (h *Handler) writeBody(c net.Conn, s *connState, path, ctype string, body []byte, head bool, extra []string) outcome {
 	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
 		ContentType: ctype, ContentLength: int64(len(body)), Extra: extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: path}
 	if head {
-		_, _ = c.Write(hd)
+		_, _ = writeHeld(c, hd)
 		return o
 	}
 	bufs := net.Buffers{hd, body}
@@ -457,7 +464,7 @@ func (h *Handler) writeError(c net.Conn, s *connState, status int, detail string
 	}
 	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
 	o := outcome{status: status}
-	if n, _ := c.Write(b); n > hl {
+	if n, _ := writeHeld(c, b); n > hl {
 		o.bytes = int64(n - hl)
 	}
 	return o
@@ -487,7 +494,7 @@ func (h *Handler) writeNotModified(c net.Conn, s *connState, path, ctype string,
 	b := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusNotModified,
 		ContentType: ctype, ContentLength: size, Extra: extra}, h.o.Now())
 	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
-	_, _ = c.Write(b)
+	_, _ = writeHeld(c, b)
 	return outcome{status: http.StatusNotModified, path: path}
 }
 
@@ -517,12 +524,24 @@ func (h *Handler) badRequest(c net.Conn, s *connState, err error, start time.Tim
 	h.finish(c, s, nil, start, o)
 }
 
-// finish counts, logs and closes.
+// finish counts, closes and logs.
 func (h *Handler) finish(c net.Conn, s *connState, req *request, start time.Time, o outcome) {
 	if o.status == http.StatusOK {
 		h.o.Hits.Inc(o.path)
 	}
 	h.o.Tally.Record(o.status)
+	dur := h.o.Now().Sub(start)
+
+	// Unread input (a body, pipelined requests, the rest of a rejected head)
+	// would make close send a reset that can eat the response. Input can
+	// also sit in the kernel when a head ended exactly where the read
+	// buffer did, hence the peek. The close comes before the log line: the
+	// response's end waits in the kernel for it (writeHeld), and should not
+	// wait for a write to the log as well.
+	linger := req == nil || s.br.Buffered() > 0 || req.body || closing.PendingInput(c)
+	if !linger {
+		_ = c.Close()
+	}
 
 	log := &h.o.Log
 	if o.status == http.StatusTooManyRequests {
@@ -537,17 +556,10 @@ func (h *Handler) finish(c net.Conn, s *connState, req *request, start time.Time
 		if req != nil {
 			ev = ev.Str("method", req.method).Str("path", req.path)
 		}
-		ev.Int("status", o.status).Int64("bytes", o.bytes).
-			Dur("dur", h.o.Now().Sub(start)).Msg("request")
+		ev.Int("status", o.status).Int64("bytes", o.bytes).Dur("dur", dur).Msg("request")
 	}
 
-	// Unread input (a body, pipelined requests, the rest of a rejected head)
-	// would make close send a reset that can eat the response. Input can
-	// also sit in the kernel when a head ended exactly where the read
-	// buffer did, hence the peek.
-	if req == nil || s.br.Buffered() > 0 || req.body || closing.PendingInput(c) {
+	if linger {
 		closing.Linger(c, closing.LingerTimeout, lingerBytes)
-		return
 	}
-	_ = c.Close()
 }

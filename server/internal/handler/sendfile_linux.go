@@ -73,20 +73,22 @@ func sendFileAt(dst *net.TCPConn, src *os.File, off, n int64) (int64, error) {
 	return sent, werr
 }
 
-// writeMore writes b with MSG_MORE: the kernel holds it back for the
-// sendfile that follows, so that the head leaves in the body's first
-// segment instead of a segment (and an acknowledgement) of its own.
-func writeMore(dst *net.TCPConn, b []byte) error {
+// writeMore writes b with MSG_MORE: the kernel holds it back for what
+// follows (a sendfile, or the close's FIN), so that the two leave in one
+// segment instead of a segment (and an acknowledgement) each. It returns
+// how much of b it wrote, all of it unless the write deadline passed.
+func writeMore(dst *net.TCPConn, b []byte) (int, error) {
 	rc, err := dst.SyscallConn()
 	if err != nil {
-		return err
+		return 0, err
 	}
+	var n int
 	var serr error
 	err = rc.Write(func(fd uintptr) bool {
-		for len(b) > 0 {
-			n, e := syscall.SendmsgN(int(fd), b, nil, nil, syscall.MSG_MORE)
-			if n > 0 {
-				b = b[n:]
+		for n < len(b) {
+			m, e := syscall.SendmsgN(int(fd), b[n:], nil, nil, syscall.MSG_MORE)
+			if m > 0 {
+				n += m
 			}
 			switch {
 			case e == syscall.EAGAIN:
@@ -100,7 +102,7 @@ func writeMore(dst *net.TCPConn, b []byte) error {
 		return true
 	})
 	if serr != nil {
-		return serr
+		return n, serr
 	}
-	return err
+	return n, err
 }

@@ -198,34 +198,45 @@ func TestOpenFileBudget(t *testing.T) {
 	}
 }
 
-// TestWriteMoreHoldsTheHead: what writeMore writes waits in the kernel's
-// send queue for the data that follows it, so head and body leave together;
-// then both arrive, in order. (Held data leaves by itself after 200 ms, so
-// a check that took longer than that proves nothing and is made again.)
-func TestWriteMoreHoldsTheHead(t *testing.T) {
-	for range 5 {
-		c, s := tcpPair(t, net.Dialer{})
-		begin := time.Now()
-		if err := writeMore(s, []byte("head,")); err != nil {
-			t.Fatal(err)
-		}
-		unsent := -1
-		rc, _ := s.SyscallConn()
-		_ = rc.Control(func(fd uintptr) { unsent, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQNSD) })
-		if time.Since(begin) > 100*time.Millisecond {
-			continue
-		}
-		if unsent != 5 {
-			t.Fatalf("%d bytes unsent right after writeMore; want the 5 held back", unsent)
-		}
-		if _, err := s.Write([]byte("body")); err != nil {
-			t.Fatal(err)
-		}
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if got, err := io.ReadAll(io.LimitReader(c, 9)); string(got) != "head,body" {
-			t.Fatalf("read %q, %v; want head,body", got, err)
-		}
-		return
+// TestWriteHeldHoldsItBack: what writeHeld writes to a TCP connection waits
+// in the kernel's send queue for what follows it: more data, which then
+// leaves with it in order, or the close, whose FIN then carries it. (Held
+// data leaves by itself after 200 ms, so a check that took longer than that
+// proves nothing and is made again.)
+func TestWriteHeldHoldsItBack(t *testing.T) {
+	for _, then := range []string{"body", "close"} {
+		t.Run(then, func(t *testing.T) {
+			for range 5 {
+				c, s := tcpPair(t, net.Dialer{})
+				begin := time.Now()
+				if n, err := writeHeld(s, []byte("head,")); n != 5 || err != nil {
+					t.Fatalf("wrote %d, %v", n, err)
+				}
+				unsent := -1
+				rc, _ := s.SyscallConn()
+				_ = rc.Control(func(fd uintptr) { unsent, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQNSD) })
+				if time.Since(begin) > 100*time.Millisecond {
+					continue
+				}
+				if unsent != 5 {
+					t.Fatalf("%d bytes unsent right after writeHeld; want the 5 held back", unsent)
+				}
+				want, limit := "head,", int64(1<<10) // after a close: all, up to the FIN
+				if then == "body" {
+					if _, err := s.Write([]byte("body")); err != nil {
+						t.Fatal(err)
+					}
+					want, limit = want+"body", 9
+				} else {
+					_ = s.Close()
+				}
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if got, err := io.ReadAll(io.LimitReader(c, limit)); string(got) != want {
+					t.Fatalf("read %q, %v; want %q", got, err, want)
+				}
+				return
+			}
+			t.Skip("the machine was too slow for every check to come within 100 ms")
+		})
 	}
-	t.Skip("the machine was too slow for every check to come within 100 ms")
 }

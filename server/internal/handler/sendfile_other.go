@@ -14,7 +14,4 @@ func sendFileAt(*net.TCPConn, *os.File, int64, int64) (int64, error) { return 0,
 
 func openFileBudget() int { return 0 }
 
-func writeMore(dst *net.TCPConn, b []byte) error {
-	_, err := dst.Write(b)
-	return err
-}
+func writeMore(dst *net.TCPConn, b []byte) (int, error) { return dst.Write(b) }
