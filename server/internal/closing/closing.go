@@ -74,6 +74,14 @@ func CompleteHead(b []byte) bool {
 // be reached, no deadline is involved: with net.Conn.Write and a short
 // write deadline, a goroutine descheduled past that deadline (a loaded
 // machine, the race detector) would find it expired and write nothing.
+//
+// On Linux the write carries MSG_MORE: the kernel holds b until the close,
+// whose FIN then leaves in the same segment, one packet fewer per refusal
+// (and one acknowledgement fewer from the client). Under a flood that is
+// about a seventh of a refusal's CPU (docs/performance.md). The client's
+// request arrives within microseconds of its connection, so the wait for it
+// (AwaitHead) is short; a client that sends nothing sees b after the 200 ms
+// for which the kernel holds back data at most.
 func WriteNow(c net.Conn, b []byte) bool { return writeNow(c, b) }
 
 // writeTimeout guards the portable WriteNow against the odd client that

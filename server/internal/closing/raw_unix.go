@@ -20,7 +20,7 @@ func writeNow(c net.Conn, b []byte) bool {
 	n := 0
 	err := rc.Control(func(fd uintptr) {
 		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
+			m, err := syscall.SendmsgN(int(fd), b[n:], nil, nil, holdFlag)
 			if m <= 0 || err != nil {
 				return // EAGAIN (a zero window) or an error: give up, never wait
 			}

@@ -20,7 +20,8 @@ import (
 // waits:
 //
 //  1. Write the 503 (closing.WriteNow). A write the kernel would not take
-//     whole is counted (unwritten).
+//     whole is counted (unwritten). On Linux the kernel holds it for the
+//     close's FIN, so that both leave in one segment.
 //  2. Close once nothing more is due, or a reset may eat the 503: a
 //     goroutine waits for the request head (closing.AwaitHead) and closes
 //     when it is complete or the input ends, or lingers for longer heads

@@ -1,0 +1,5 @@
+package closing
+
+import "syscall"
+
+const holdFlag = syscall.MSG_MORE

@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package closing
+
+const holdFlag = 0
