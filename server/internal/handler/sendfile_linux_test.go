@@ -82,19 +82,30 @@ func TestSendfileGoesOnFromMemory(t *testing.T) {
 }
 
 // TestOpenFilesAreBounded: past maxFiles, large entries are served from
-// memory and hold no descriptor.
+// memory and hold no descriptor; a file of exactly smallFile bytes, sent in
+// one write, never holds one.
 func TestOpenFilesAreBounded(t *testing.T) {
 	dir := t.TempDir()
 	big := string(bytes.Repeat([]byte("x"), smallFile+1))
 	writeFile(t, dir, "a.bin", big)
 	writeFile(t, dir, "b.bin", big)
+	writeFile(t, dir, "s.bin", big[:smallFile])
 	c := testCache(t, dir)
-	c.maxFiles = 1
+	c.maxFiles = 2
+	fillFrom(t, c, "/s.bin", "s.bin")
 	fillFrom(t, c, "/a.bin", "a.bin")
 	fillFrom(t, c, "/b.bin", "b.bin")
-	a, b := c.lookup("/a.bin"), c.lookup("/b.bin")
-	if a == nil || b == nil || a.file == nil || b.file != nil || c.files != 1 {
-		t.Fatalf("a %v, b %v, %d open; want only a's file open", a, b, c.files)
+	small, a, b := c.lookup("/s.bin"), c.lookup("/a.bin"), c.lookup("/b.bin")
+	if small == nil || small.file != nil {
+		t.Fatalf("entry %v: a %d-byte file should be cached without a descriptor", small, smallFile)
+	}
+	if a == nil || b == nil || a.file == nil || b.file == nil || c.files != 2 {
+		t.Fatalf("a %v, b %v, %d open; want both files open", a, b, c.files)
+	}
+	writeFile(t, dir, "c.bin", big)
+	fillFrom(t, c, "/c.bin", "c.bin")
+	if e := c.lookup("/c.bin"); e == nil || e.file != nil || c.files != 2 {
+		t.Fatalf("c %v, %d open; want c served from memory past the bound", e, c.files)
 	}
 }
 
