@@ -251,3 +251,65 @@ func TestWriteHeldHoldsItBack(t *testing.T) {
 		})
 	}
 }
+
+// TestSendFileAt: sendFileAt sends exactly the n bytes at off, and leaves
+// the file's own offset alone; past the file's end it sends what there is
+// and reports the file gone, as it does for a closed file.
+func TestSendFileAt(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 100<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	writeFile(t, dir, "f.bin", string(data))
+	f, err := os.Open(filepath.Join(dir, "f.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	small := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	for _, tc := range []struct {
+		off, n, want int64
+		gone, slow   bool // slow: small buffers, so that sendfile is called again after a wait
+	}{
+		{off: 1000, n: 50000, want: 50000},
+		{off: 0, n: int64(len(data)), want: int64(len(data))},
+		{off: 3000, n: 60000, want: 60000, slow: true},
+		{off: int64(len(data)) - 10, n: 100, want: 10, gone: true},
+	} {
+		d := net.Dialer{}
+		if tc.slow {
+			d = small
+		}
+		c, s := tcpPair(t, d)
+		if tc.slow {
+			rc, _ := s.SyscallConn()
+			_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096) })
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b, _ := io.ReadAll(c)
+			got <- b
+		}()
+		sent, err := sendFileAt(s, f, tc.off, tc.n)
+		_ = s.Close()
+		if sent != tc.want || (err == errFileGone) != tc.gone || (err != nil && !tc.gone) {
+			t.Fatalf("off %d n %d: sent %d, %v; want %d, gone %v", tc.off, tc.n, sent, err, tc.want, tc.gone)
+		}
+		if b := <-got; !bytes.Equal(b, data[tc.off:tc.off+tc.want]) {
+			t.Fatalf("off %d n %d: %d bytes arrived, not the file's", tc.off, tc.n, len(b))
+		}
+	}
+	if pos, _ := f.Seek(0, io.SeekCurrent); pos != 0 {
+		t.Errorf("the file's offset moved to %d", pos)
+	}
+	_, s := tcpPair(t, net.Dialer{})
+	closed, _ := os.Open(filepath.Join(dir, "f.bin"))
+	closed.Close()
+	if sent, err := sendFileAt(s, closed, 0, 10); sent != 0 || err != errFileGone {
+		t.Errorf("a closed file: sent %d, %v; want 0 and errFileGone", sent, err)
+	}
+}
