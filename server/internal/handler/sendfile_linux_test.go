@@ -313,3 +313,40 @@ func TestSendFileAt(t *testing.T) {
 		t.Errorf("a closed file: sent %d, %v; want 0 and errFileGone", sent, err)
 	}
 }
+
+// TestWriteMoreWaitsAndFails: writeMore waits for a slow reader as a Write
+// does, and reports the error of a connection the peer has reset.
+func TestWriteMoreWaitsAndFails(t *testing.T) {
+	small := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, s := tcpPair(t, small)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: many times what the buffers hold
+	got := make(chan []byte, 1)
+	go func() {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- b
+	}()
+	if n, err := writeMore(s, big); n != len(big) || err != nil {
+		t.Fatalf("wrote %d of %d, %v", n, len(big), err)
+	}
+	_ = s.Close()
+	if b := <-got; !bytes.Equal(b, big) {
+		t.Fatalf("%d bytes arrived, not the %d written", len(b), len(big))
+	}
+
+	c, s = tcpPair(t, net.Dialer{})
+	_ = c.(*net.TCPConn).SetLinger(0)
+	_ = c.Close() // a reset
+	var err error
+	for range 100 { // the reset arrives at once on loopback; a few tries cover a slow one
+		if _, err = writeMore(s, []byte("x")); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err == nil {
+		t.Fatal("writeMore reported no error on a reset connection")
+	}
+}
