@@ -75,14 +75,21 @@ func CompleteHead(b []byte) bool {
 // write deadline, a goroutine descheduled past that deadline (a loaded
 // machine, the race detector) would find it expired and write nothing.
 //
-// On Linux the write carries MSG_MORE: the kernel holds b until the close,
-// whose FIN then leaves in the same segment, one packet fewer per refusal
-// (and one acknowledgement fewer from the client). Under a flood that is
-// about a seventh of a refusal's CPU (docs/performance.md). The client's
-// request arrives within microseconds of its connection, so the wait for it
+// Like WriteHeld, it holds b for the close (Linux). The client's request
+// arrives within microseconds of its connection, so the wait for it
 // (AwaitHead) is short; a client that sends nothing sees b after the 200 ms
 // for which the kernel holds back data at most.
 func WriteNow(c net.Conn, b []byte) bool { return writeNow(c, b) }
+
+// WriteHeld (raw_unix.go, raw_other.go) writes the end of a reply that the
+// close, or more data, follows at once. On Linux the write carries
+// MSG_MORE, so the kernel holds b for what comes next: a head then leaves in
+// the body's first segment, and a reply's end in one segment with the
+// close's FIN, one packet fewer each (and one acknowledgement fewer from the
+// client). For a refusal under a flood that is about a seventh of its CPU
+// (docs/performance.md). The caller must close the connection, shut down
+// its sending side or write more without the flag soon after: any of these
+// sends what is held (and the kernel does after 200 ms).
 
 // writeTimeout guards the portable WriteNow against the odd client that
 // advertises a zero window. It is generous because a deadline that passes

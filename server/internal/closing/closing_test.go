@@ -258,3 +258,37 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// TestWriteHeldWaitsAndFails: WriteHeld waits for a slow reader as a Write
+// does, and reports the error of a connection the peer has reset.
+func TestWriteHeldWaitsAndFails(t *testing.T) {
+	client, server := pair(t)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB: more than the socket buffers hold
+	got := make(chan []byte, 1)
+	go func() {
+		_ = client.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b, _ := io.ReadAll(client)
+		got <- b
+	}()
+	if n, err := WriteHeld(server, big); n != len(big) || err != nil {
+		t.Fatalf("wrote %d of %d, %v", n, len(big), err)
+	}
+	_ = server.Close()
+	if b := <-got; !bytes.Equal(b, big) {
+		t.Fatalf("%d bytes arrived, not the %d written", len(b), len(big))
+	}
+
+	client, server = pair(t)
+	_ = client.(*net.TCPConn).SetLinger(0)
+	_ = client.Close() // a reset
+	var err error
+	for range 100 { // the reset arrives at once on loopback; a few tries cover a slow one
+		if _, err = WriteHeld(server, []byte("x")); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err == nil {
+		t.Fatal("WriteHeld reported no error on a reset connection")
+	}
+}

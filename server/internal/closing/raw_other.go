@@ -10,6 +10,9 @@ import "net"
 
 func writeNow(c net.Conn, b []byte) bool { return writeWithDeadline(c, b) }
 
+// WriteHeld is a plain write here: nothing can be held for the close.
+func WriteHeld(c net.Conn, b []byte) (int, error) { return c.Write(b) }
+
 // PendingInput cannot peek at the socket here, so it assumes input may be
 // pending and the close lingers, which is always safe.
 func PendingInput(net.Conn) bool { return true }

@@ -4,6 +4,7 @@ package closing
 
 import (
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -31,6 +32,39 @@ func writeNow(c net.Conn, b []byte) bool {
 		return false
 	}
 	return n == len(b)
+}
+
+// WriteHeld writes b and waits, as net.Conn.Write does under the write
+// deadline, for a reader slower than the socket buffers. On Linux it writes
+// with MSG_MORE (holdFlag): see WriteHeld in closing.go.
+func WriteHeld(c net.Conn, b []byte) (int, error) {
+	rc := rawConn(c)
+	if rc == nil {
+		return c.Write(b)
+	}
+	var n int
+	var serr error
+	err := rc.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, e := syscall.SendmsgN(int(fd), b[n:], nil, nil, holdFlag)
+			if m > 0 {
+				n += m
+			}
+			switch {
+			case e == syscall.EAGAIN:
+				return false
+			case e == syscall.EINTR:
+			case e != nil:
+				serr = os.NewSyscallError("sendmsg", e)
+				return true
+			}
+		}
+		return true
+	})
+	if serr != nil {
+		return n, serr
+	}
+	return n, err
 }
 
 // PendingInput reports whether the kernel holds input for c that its

@@ -45,7 +45,7 @@ import (
 // 100 KiB gap to nginx (pprof and strace, docs/performance.md). Where the
 // kernel can send a file by offset (sendFileAt), a cached file larger than
 // smallFile also keeps its file open, and goes out with the head's write
-// (held back with MSG_MORE, see writeMore) and sendfile: the kernel sends
+// (held back with MSG_MORE, see closing.WriteHeld) and sendfile: the kernel sends
 // from the page cache, without the copy from memory that a write makes,
 // which was most of the rest of the gap. Without MSG_MORE the head left in
 // a segment of its own and the saving was lost (measured twice and

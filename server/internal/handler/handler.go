@@ -349,7 +349,7 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	hd := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
 		ContentType: res.ContentType, ContentLength: res.Size, Extra: extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: res.Path}
-	if _, err := writeHeld(c, hd); err != nil || head {
+	if _, err := closing.WriteHeld(c, hd); err != nil || head {
 		return o
 	}
 	// io.Copy from an *os.File to a *net.TCPConn becomes sendfile(2), which
@@ -379,14 +379,14 @@ func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool
 		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: e.path}
 	if head {
-		_, _ = writeHeld(c, b)
+		_, _ = closing.WriteHeld(c, b)
 		return o
 	}
 	hl := len(b)
 	b = append(b, e.body...)
 	rest := b
 	n, _ := h.send(c, s, func() (int64, error) {
-		n, err := writeHeld(c, rest)
+		n, err := closing.WriteHeld(c, rest)
 		rest = rest[n:]
 		return int64(n), err
 	})
@@ -403,7 +403,7 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
 		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: e.path}
-	if _, err := writeHeld(c, hd); err != nil {
+	if _, err := closing.WriteHeld(c, hd); err != nil {
 		return o
 	}
 	size := int64(len(e.body))
@@ -412,7 +412,7 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 		n, err := sendFileAt(c, e.file, sent, size-sent)
 		if errors.Is(err, errFileGone) {
 			var m int
-			m, err = writeHeld(c, e.body[sent+n:])
+			m, err = closing.WriteHeld(c, e.body[sent+n:])
 			n += int64(m)
 		}
 		sent += n
@@ -421,27 +421,13 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 	return o
 }
 
-// writeHeld writes b, which more of the response or the close follows at
-// once: over TCP with MSG_MORE (where there is one), so that the kernel holds
-// it for what comes next. A head then leaves in the body's first segment,
-// and a response's end in one segment with the close's FIN: one packet
-// fewer each (and for the client one acknowledgement fewer). Every way out
-// of finish closes the connection or shuts down its sending side, either of
-// which sends what is held.
-func writeHeld(c net.Conn, b []byte) (int, error) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		return writeMore(tc, b)
-	}
-	return c.Write(b)
-}
-
 // writeBody sends a 200 with head and body in one writev.
 func (h *Handler) writeBody(c net.Conn, s *connState, path, ctype string, body []byte, head bool, extra []string) outcome {
 	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
 		ContentType: ctype, ContentLength: int64(len(body)), Extra: extra}, h.o.Now())
 	o := outcome{status: http.StatusOK, path: path}
 	if head {
-		_, _ = writeHeld(c, hd)
+		_, _ = closing.WriteHeld(c, hd)
 		return o
 	}
 	bufs := net.Buffers{hd, body}
@@ -464,7 +450,7 @@ func (h *Handler) writeError(c net.Conn, s *connState, status int, detail string
 	}
 	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
 	o := outcome{status: status}
-	if n, _ := writeHeld(c, b); n > hl {
+	if n, _ := closing.WriteHeld(c, b); n > hl {
 		o.bytes = int64(n - hl)
 	}
 	return o
@@ -494,7 +480,7 @@ func (h *Handler) writeNotModified(c net.Conn, s *connState, path, ctype string,
 	b := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusNotModified,
 		ContentType: ctype, ContentLength: size, Extra: extra}, h.o.Now())
 	_ = c.SetWriteDeadline(h.o.Now().Add(h.o.WriteTimeout))
-	_, _ = writeHeld(c, b)
+	_, _ = closing.WriteHeld(c, b)
 	return outcome{status: http.StatusNotModified, path: path}
 }
 
@@ -536,7 +522,7 @@ func (h *Handler) finish(c net.Conn, s *connState, req *request, start time.Time
 	// would make close send a reset that can eat the response. Input can
 	// also sit in the kernel when a head ended exactly where the read
 	// buffer did, hence the peek. The close comes before the log line: the
-	// response's end waits in the kernel for it (writeHeld), and should not
+	// response's end waits in the kernel for it (closing.WriteHeld), and should not
 	// wait for a write to the log as well.
 	linger := req == nil || s.br.Buffered() > 0 || req.body || closing.PendingInput(c)
 	if !linger {

@@ -72,37 +72,3 @@ func sendFileAt(dst *net.TCPConn, src *os.File, off, n int64) (int64, error) {
 	}
 	return sent, werr
 }
-
-// writeMore writes b with MSG_MORE: the kernel holds it back for what
-// follows (a sendfile, or the close's FIN), so that the two leave in one
-// segment instead of a segment (and an acknowledgement) each. It returns
-// how much of b it wrote, all of it unless the write deadline passed.
-func writeMore(dst *net.TCPConn, b []byte) (int, error) {
-	rc, err := dst.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	var serr error
-	err = rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := syscall.SendmsgN(int(fd), b[n:], nil, nil, syscall.MSG_MORE)
-			if m > 0 {
-				n += m
-			}
-			switch {
-			case e == syscall.EAGAIN:
-				return false
-			case e == syscall.EINTR:
-			case e != nil:
-				serr = os.NewSyscallError("sendmsg", e)
-				return true
-			}
-		}
-		return true
-	})
-	if serr != nil {
-		return n, serr
-	}
-	return n, err
-}

@@ -13,27 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"httplab/httplab-server/internal/clientid"
 )
 
 // dialServe connects over loopback, serves the connection with h in the
-// background and sends raw; rcvbuf > 0 shrinks the client's receive buffer
-// and the server's send buffer.
-func dialServe(t *testing.T, h *Handler, raw string, rcvbuf int, slot Slot) (net.Conn, chan struct{}) {
+// background and sends raw; bufSize > 0 as in smallPair.
+func dialServe(t *testing.T, h *Handler, raw string, bufSize int, slot Slot) (net.Conn, chan struct{}) {
 	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		if rcvbuf > 0 {
-			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
-		}
-		return nil
-	}}
-	c, s := tcpPair(t, d)
-	if rcvbuf > 0 { // and a small send buffer, so little of the response is in flight
-		rc, _ := s.SyscallConn()
-		_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, rcvbuf) })
-	}
+	c, s := smallPair(t, bufSize)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -209,49 +196,6 @@ func TestOpenFileBudget(t *testing.T) {
 	}
 }
 
-// TestWriteHeldHoldsItBack: what writeHeld writes to a TCP connection waits
-// in the kernel's send queue for what follows it: more data, which then
-// leaves with it in order, or the close, whose FIN then carries it. (Held
-// data leaves by itself after 200 ms, so a check that took longer than that
-// proves nothing and is made again.)
-func TestWriteHeldHoldsItBack(t *testing.T) {
-	for _, then := range []string{"body", "close"} {
-		t.Run(then, func(t *testing.T) {
-			for range 5 {
-				c, s := tcpPair(t, net.Dialer{})
-				begin := time.Now()
-				if n, err := writeHeld(s, []byte("head,")); n != 5 || err != nil {
-					t.Fatalf("wrote %d, %v", n, err)
-				}
-				unsent := -1
-				rc, _ := s.SyscallConn()
-				_ = rc.Control(func(fd uintptr) { unsent, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQNSD) })
-				if time.Since(begin) > 100*time.Millisecond {
-					continue
-				}
-				if unsent != 5 {
-					t.Fatalf("%d bytes unsent right after writeHeld; want the 5 held back", unsent)
-				}
-				want, limit := "head,", int64(1<<10) // after a close: all, up to the FIN
-				if then == "body" {
-					if _, err := s.Write([]byte("body")); err != nil {
-						t.Fatal(err)
-					}
-					want, limit = want+"body", 9
-				} else {
-					_ = s.Close()
-				}
-				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-				if got, err := io.ReadAll(io.LimitReader(c, limit)); string(got) != want {
-					t.Fatalf("read %q, %v; want %q", got, err, want)
-				}
-				return
-			}
-			t.Skip("the machine was too slow for every check to come within 100 ms")
-		})
-	}
-}
-
 // TestSendFileAt: sendFileAt sends exactly the n bytes at off, and leaves
 // the file's own offset alone; past the file's end it sends what there is
 // and reports the file gone, as it does for a closed file.
@@ -267,9 +211,6 @@ func TestSendFileAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	small := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
 	for _, tc := range []struct {
 		off, n, want int64
 		gone, slow   bool // slow: small buffers, so that sendfile is called again after a wait
@@ -279,15 +220,11 @@ func TestSendFileAt(t *testing.T) {
 		{off: 3000, n: 60000, want: 60000, slow: true},
 		{off: int64(len(data)) - 10, n: 100, want: 10, gone: true},
 	} {
-		d := net.Dialer{}
+		bufSize := 0
 		if tc.slow {
-			d = small
+			bufSize = 4096
 		}
-		c, s := tcpPair(t, d)
-		if tc.slow {
-			rc, _ := s.SyscallConn()
-			_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096) })
-		}
+		c, s := smallPair(t, bufSize)
 		got := make(chan []byte, 1)
 		go func() {
 			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -314,39 +251,19 @@ func TestSendFileAt(t *testing.T) {
 	}
 }
 
-// TestWriteMoreWaitsAndFails: writeMore waits for a slow reader as a Write
-// does, and reports the error of a connection the peer has reset.
-func TestWriteMoreWaitsAndFails(t *testing.T) {
-	small := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+// smallPair is tcpPair with, for size > 0, the client's receive buffer and
+// the server's send buffer shrunk to size, so that little of a response is
+// in flight and a sender soon waits for the reader.
+func smallPair(t *testing.T, size int) (client net.Conn, server *net.TCPConn) {
+	t.Helper()
+	if size <= 0 {
+		return tcpPair(t, net.Dialer{})
+	}
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size) })
 	}}
-	c, s := tcpPair(t, small)
-	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: many times what the buffers hold
-	got := make(chan []byte, 1)
-	go func() {
-		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		b, _ := io.ReadAll(c)
-		got <- b
-	}()
-	if n, err := writeMore(s, big); n != len(big) || err != nil {
-		t.Fatalf("wrote %d of %d, %v", n, len(big), err)
-	}
-	_ = s.Close()
-	if b := <-got; !bytes.Equal(b, big) {
-		t.Fatalf("%d bytes arrived, not the %d written", len(b), len(big))
-	}
-
-	c, s = tcpPair(t, net.Dialer{})
-	_ = c.(*net.TCPConn).SetLinger(0)
-	_ = c.Close() // a reset
-	var err error
-	for range 100 { // the reset arrives at once on loopback; a few tries cover a slow one
-		if _, err = writeMore(s, []byte("x")); err != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err == nil {
-		t.Fatal("writeMore reported no error on a reset connection")
-	}
+	c, s := tcpPair(t, d)
+	rc, _ := s.SyscallConn()
+	_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, size) })
+	return c, s
 }

@@ -13,5 +13,3 @@ const canSendFile = false
 func sendFileAt(*net.TCPConn, *os.File, int64, int64) (int64, error) { return 0, errFileGone }
 
 func openFileBudget() int { return 0 }
-
-func writeMore(dst *net.TCPConn, b []byte) (int, error) { return dst.Write(b) }
