@@ -24,17 +24,26 @@ import (
 // reads the request head first so that closing cannot send a reset that
 // eats the response, and keeps Go's usual goroutine per connection. No
 // parsing, no file system, no limits, no logging.
+//
+// With -close it answers nothing: it accepts and closes at once, without
+// reading. That is the floor under any answer, the kernel's and Go's work
+// for one TCP connection (handshake, close, the reset the unread request
+// draws); the refusal part sets a refusal's cost against it.
 func bare(args []string) error {
 	fs := flag.NewFlagSet("bare", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen `address`")
 	file := fs.String("file", "", "the `file` every request is answered with")
 	ctype := fs.String("type", "text/html; charset=utf-8", "Content-Type")
+	closeOnly := fs.Bool("close", false, "accept and close at once: no read, no answer (-file is not read)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	body, err := os.ReadFile(*file)
-	if err != nil {
-		return err
+	var body []byte
+	if !*closeOnly {
+		var err error
+		if body, err = os.ReadFile(*file); err != nil {
+			return err
+		}
 	}
 	resp := []byte("HTTP/1.0 200 OK\r\nDate: " + time.Now().UTC().Format(http.TimeFormat) +
 		"\r\nServer: bare\r\nContent-Type: " + *ctype + "\r\nContent-Length: " +
@@ -67,6 +76,10 @@ func bare(args []string) error {
 				continue
 			}
 			return fmt.Errorf("accept: %w", err)
+		}
+		if *closeOnly {
+			_ = c.Close()
+			continue
 		}
 		go func() {
 			bp := bufs.Get().(*[]byte)

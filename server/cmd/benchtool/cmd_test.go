@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -188,6 +189,12 @@ func TestBare(t *testing.T) {
 	if _, err := http.ParseTime(strings.TrimPrefix(lines[1], "Date: ")); err != nil {
 		t.Errorf("Date: %v", err)
 	}
+	stopBare(t, done, deadline)
+}
+
+// stopBare sends SIGTERM until bare, running in this process, returns.
+func stopBare(t *testing.T, done <-chan error, deadline time.Time) {
+	t.Helper()
 	for {
 		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -204,6 +211,52 @@ func TestBare(t *testing.T) {
 			t.Fatal("bare did not stop on SIGTERM")
 		}
 	}
+}
+
+// bare -close accepts every connection and closes it without a byte, reading
+// no file; it goes on accepting after each.
+func TestBareClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan error, 1)
+	go func() { done <- bare([]string{"-addr", addr, "-close", "-file", "/nonexistent/never/read"}) }()
+
+	deadline := time.Now().Add(15 * time.Second)
+	closed := 0
+	for closed < 3 {
+		select {
+		case err := <-done:
+			t.Fatalf("bare -close returned: %v", err)
+		default:
+		}
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			raw, rerr := io.ReadAll(c) // EOF or a reset: either ends with nothing read
+			c.Close()
+			if len(raw) > 0 {
+				t.Fatalf("bare -close sent %q", raw)
+			}
+			var ne net.Error
+			if errors.As(rerr, &ne) && ne.Timeout() {
+				t.Fatal("bare -close left the connection open")
+			}
+			closed++
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bare -close did not accept: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopBare(t, done, deadline)
 }
 
 func TestBareRefuses(t *testing.T) {

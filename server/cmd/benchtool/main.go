@@ -4,6 +4,7 @@
 // (scripts/bench) needs beside wrk and the requester:
 //
 //	bare       the ceiling: a bare Go accept-read-write-close loop serving one file
+//	           (-close: accept and close unanswered, the floor under any answer)
 //	busy       how busy the machine is (percent of all CPUs), to wait for quiet
 //	flood      one source address opening connections as fast as it can
 //	hold       many source addresses holding connections that do no work

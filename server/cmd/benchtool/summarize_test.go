@@ -44,6 +44,8 @@ func fixture() []Record {
 			FloodServedPS: 110, FloodRefusedPS: 8000, CPUPerReq: 35},
 		Record{Part: partRefusal, Server: idRefServe, Round: 1, Pinned: true, Requests: 2000, WantStatus: 200, OK: 2000, CPUPerReq: 50},
 		Record{Part: partRefusal, Server: idRefCap, Round: 1, Pinned: true, Requests: 2000, WantStatus: 503, OK: 2000, CPUPerReq: 45},
+		Record{Part: partRefusal, Server: idRefFloor, Round: 1, Pinned: true, Requests: 2000, WantStatus: 0, OK: 0, CPUPerReq: 35,
+			ErrorKinds: map[string]int{"reset": 2000}},
 		Record{Part: partMemory, Server: idOurs, Wanted: 10000, Open: 10000, RSSBaseKB: 10 * 1024, RSSHeldKB: 54 * 1024},
 		Record{Part: partMemory, Server: idNginx, Wanted: 10000, Open: 9000, RSSBaseKB: 30 * 1024, RSSHeldKB: 35 * 1024},
 	)
@@ -181,6 +183,20 @@ func TestChecks(t *testing.T) {
 			}
 			return false
 		}, "refusal part: refuse-serve answered 1999 of 2000 requests with 200"},
+		{"the floor answered one", func(r *Record) bool {
+			if r.Part == partRefusal && r.Server == idRefFloor {
+				r.OK = 1
+				return true
+			}
+			return false
+		}, "refusal part: the floor (accept and close) ended 2000 connections and answered 1"},
+		{"the floor ended nothing", func(r *Record) bool {
+			if r.Part == partRefusal && r.Server == idRefFloor {
+				r.Requests = 0
+				return true
+			}
+			return false
+		}, "refusal part: the floor (accept and close) ended 0 connections and answered 0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -317,6 +333,10 @@ func TestTargets(t *testing.T) {
 		{"refusal at exactly 0.6 of serving", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
 			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq = targetRefusalVsServed * 50 })
 		}, met},
+		{"refusal met, the floor without requests", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
+			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq = 30 })
+			set(recs, partRefusal, idRefFloor, "", "", "", func(r *Record) { r.Requests = 0 })
+		}, missed},
 		{"refusal with no requests", "a refusal ≤ 0.6 × a served request", func(recs []Record) {
 			set(recs, partRefusal, idRefCap, "", "", "", func(r *Record) { r.CPUPerReq, r.Requests, r.OK = 10, 0, 0 })
 		}, missed},
