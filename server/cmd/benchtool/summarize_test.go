@@ -624,4 +624,22 @@ func TestSummaryEdges(t *testing.T) {
 	if strings.Contains(b.String(), "| 0.0 |") {
 		t.Errorf("a flood with no CPU figure shows 0.0:\n%s", b.String())
 	}
+
+	// Records from before the floor was measured: no floor figure, no 0.0.
+	var noFloor []Record
+	for _, r := range fixture() {
+		if r.Server != idRefFloor {
+			noFloor = append(noFloor, r)
+		}
+	}
+	b.Reset()
+	writeRefusal(&b, groupParts(noFloor)[partRefusal])
+	if !strings.Contains(b.String(), "| median | | | 50.0 | | 45.0 | – |") {
+		t.Errorf("refusals without the floor: want – in its column:\n%s", b.String())
+	}
+	for _, row := range targets(groupParts(noFloor)) {
+		if strings.HasPrefix(row.target, "a refusal") && row.measured != "0.90× (45.0 µs per 503 / 50.0 per 200)" {
+			t.Errorf("refusal target without the floor: %q", row.measured)
+		}
+	}
 }
