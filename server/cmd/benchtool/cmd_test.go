@@ -148,18 +148,7 @@ func TestReadHead(t *testing.T) {
 func TestBare(t *testing.T) {
 	dir := t.TempDir()
 	file := writeFile(t, dir, "page.html", "<p>bare</p>")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	// This process keeps SIGTERM for itself too, so the signal sent below can never end it.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	done := make(chan error, 1)
-	go func() { done <- bare([]string{"-addr", addr, "-file", file, "-type", "text/plain"}) }()
+	addr, done := startBare(t, "-file", file, "-type", "text/plain")
 
 	var raw []byte
 	deadline := time.Now().Add(15 * time.Second)
@@ -192,6 +181,25 @@ func TestBare(t *testing.T) {
 	stopBare(t, done, deadline)
 }
 
+// startBare runs bare with args on a free loopback port in this process,
+// which keeps SIGTERM for itself until the test ends, so that stopBare's
+// signal can never end the test binary.
+func startBare(t *testing.T, args ...string) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGTERM)
+	t.Cleanup(func() { signal.Stop(sigs) })
+	done := make(chan error, 1)
+	go func() { done <- bare(append([]string{"-addr", addr}, args...)) }()
+	return addr, done
+}
+
 // stopBare sends SIGTERM until bare, running in this process, returns.
 func stopBare(t *testing.T, done <-chan error, deadline time.Time) {
 	t.Helper()
@@ -216,17 +224,7 @@ func stopBare(t *testing.T, done <-chan error, deadline time.Time) {
 // bare -close accepts every connection and closes it without a byte, reading
 // no file; it goes on accepting after each.
 func TestBareClose(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	done := make(chan error, 1)
-	go func() { done <- bare([]string{"-addr", addr, "-close", "-file", "/nonexistent/never/read"}) }()
+	addr, done := startBare(t, "-close", "-file", "/nonexistent/never/read")
 
 	deadline := time.Now().Add(15 * time.Second)
 	closed := 0
