@@ -1,8 +1,11 @@
 package closing
 
 import (
+	"bufio"
+	"errors"
 	"io"
 	"net"
+	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -83,5 +86,82 @@ func TestWriteHeldHoldsItBack(t *testing.T) {
 			}
 			t.Skip("the machine was too slow for every check to come within 100 ms")
 		})
+	}
+}
+
+// TestAwaitHeadSendsTheReplyToASilentClient: a client that sends nothing
+// gets its held reply, and a FIN, long before the close's LingerTimeout
+// (without the shutdown it would see the reply after the kernel's 200 ms
+// and the FIN at 500 ms), while the server still waits for its head: a
+// head sent after the FIN is read, and the close that follows it is clean.
+func TestAwaitHeadSendsTheReplyToASilentClient(t *testing.T) {
+	client, server := pair(t)
+	begin := time.Now()
+	if !WriteNow(server, []byte(reply)) {
+		t.Fatal("WriteNow did not write")
+	}
+	done := make(chan struct{})
+	go func() { AwaitHead(server, 1<<20); close(done) }()
+	readReply(t, client)
+	expectEOF(t, client, 10*time.Second)
+	if d := time.Since(begin); d >= LingerTimeout/2 {
+		t.Fatalf("reply and FIN after %v; want them about %v after the reply, well before %v", d, SilentAfter, LingerTimeout)
+	}
+	select {
+	case <-done:
+		t.Fatal("AwaitHead returned before the client sent its head; want it still waiting")
+	default:
+	}
+	if _, err := io.WriteString(client, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	returns(t, done, 10*time.Second, "AwaitHead after the late head")
+	// The head was read before the close: no reset follows.
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b [1]byte
+	if n, err := client.Read(b[:]); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("after the late head: read %d, %v; want a clean EOF, not a reset", n, err)
+	}
+}
+
+// TestAwaitHeadKeepsAPartialHeadFromAFIN: bytes of a head that are in the
+// kernel when the silent check comes, unread because the deadline passed
+// before the waiting goroutine read (here: SilentAfter is zero), stop the
+// shutdown; the head is read and the close is clean.
+func TestAwaitHeadKeepsAPartialHeadFromAFIN(t *testing.T) {
+	defer func(d time.Duration) { SilentAfter = d }(SilentAfter)
+	SilentAfter = 0
+	client, server := pair(t)
+	if !WriteNow(server, []byte(reply)) {
+		t.Fatal("WriteNow did not write")
+	}
+	if _, err := io.WriteString(client, "GET / HTTP/1.0\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // on loopback the bytes are in the server's kernel by now
+	done := make(chan struct{})
+	go func() { AwaitHead(server, 1<<20); close(done) }()
+	// The reply comes after the kernel's 200 ms; no FIN may follow it
+	// before the head is complete.
+	br := bufio.NewReader(client)
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reply lost: %v", err)
+	}
+	if body, err := io.ReadAll(io.LimitReader(resp.Body, resp.ContentLength)); err != nil || string(body) != "full" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(100 * time.Millisecond)) // the close's LingerTimeout is 500 ms
+	if n, err := br.ReadByte(); !isTimeout(err) {
+		t.Fatalf("before the rest of the head: read %d, %v; want nothing (no FIN)", n, err)
+	}
+	if _, err := io.WriteString(client, "Host: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	returns(t, done, 10*time.Second, "AwaitHead")
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the head: read %d, %v; want a clean EOF", n, err)
 	}
 }
