@@ -80,7 +80,7 @@ func CompleteHead(b []byte) bool {
 // Like WriteHeld, it holds b for the close (Linux). The client's request
 // arrives within microseconds of its connection, so the wait for it
 // (AwaitHead) is short; for a client that sends nothing, AwaitHead sends b
-// with a FIN after SilentAfter.
+// with a FIN after silentAfter.
 func WriteNow(c net.Conn, b []byte) bool { return writeNow(c, b) }
 
 // WriteHeld (raw_unix.go, raw_other.go) writes the end of a reply that the
@@ -123,7 +123,7 @@ var awaitBufs = sync.Pool{New: func() any { b := make([]byte, awaitHeadBytes); r
 // complete head. maxBytes bounds that Linger.
 //
 // Where the reply is held for the close (Linux, WriteNow), a client that
-// has sent nothing at all after SilentAfter is one that reads before it
+// has sent nothing at all after silentAfter is one that reads before it
 // writes (a telnet user, a probe): its reply would wait for the kernel's
 // 200 ms ceiling. So the sending side is shut down then, which sends the
 // reply with a FIN, and the wait for the head goes on. Not once any byte
@@ -136,7 +136,7 @@ func AwaitHead(c net.Conn, maxBytes int64) {
 	start := time.Now()
 	silent := holdFlag != 0 // still to check for a client that sends nothing
 	if silent {
-		_ = c.SetReadDeadline(start.Add(SilentAfter))
+		_ = c.SetReadDeadline(start.Add(silentAfter))
 	} else {
 		_ = c.SetReadDeadline(start.Add(LingerTimeout))
 	}
@@ -163,13 +163,13 @@ func AwaitHead(c net.Conn, maxBytes int64) {
 	Linger(c, LingerTimeout, maxBytes)
 }
 
-// SilentAfter is how long AwaitHead waits for a refused client's first
+// silentAfter is how long AwaitHead waits for a refused client's first
 // byte before it sends the held reply with a FIN. Real clients send their
 // request within microseconds of the connection, but a loaded client can
 // take longer: under a flood from a nice'd client on the same two cores,
 // 20 ms caught a tenth of the refused sockets (each then cost a peek and a
 // shutdown more), 50 ms one in 25,000. Tests shorten it.
-var SilentAfter = 50 * time.Millisecond
+var silentAfter = 50 * time.Millisecond
 
 func closeWrite(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {

@@ -105,7 +105,7 @@ func TestAwaitHeadSendsTheReplyToASilentClient(t *testing.T) {
 	readReply(t, client)
 	expectEOF(t, client, 10*time.Second)
 	if d := time.Since(begin); d >= LingerTimeout/2 {
-		t.Fatalf("reply and FIN after %v; want them about %v after the reply, well before %v", d, SilentAfter, LingerTimeout)
+		t.Fatalf("reply and FIN after %v; want them about %v after the reply, well before %v", d, silentAfter, LingerTimeout)
 	}
 	select {
 	case <-done:
@@ -126,11 +126,11 @@ func TestAwaitHeadSendsTheReplyToASilentClient(t *testing.T) {
 
 // TestAwaitHeadKeepsAPartialHeadFromAFIN: bytes of a head that are in the
 // kernel when the silent check comes, unread because the deadline passed
-// before the waiting goroutine read (here: SilentAfter is zero), stop the
+// before the waiting goroutine read (here: silentAfter is zero), stop the
 // shutdown; the head is read and the close is clean.
 func TestAwaitHeadKeepsAPartialHeadFromAFIN(t *testing.T) {
-	defer func(d time.Duration) { SilentAfter = d }(SilentAfter)
-	SilentAfter = 0
+	defer func(d time.Duration) { silentAfter = d }(silentAfter)
+	silentAfter = 0
 	client, server := pair(t)
 	if !WriteNow(server, []byte(reply)) {
 		t.Fatal("WriteNow did not write")
