@@ -165,3 +165,25 @@ func TestAwaitHeadKeepsAPartialHeadFromAFIN(t *testing.T) {
 		t.Fatalf("after the head: read %d, %v; want a clean EOF", n, err)
 	}
 }
+
+// TestDrainSendsTheHeldReplyBeforeAReset: Drain takes at most 64 KiB, so a
+// client that sent more still has input unread at the close, which then
+// sends a reset. The reply held for the close (WriteNow) must have left
+// before it: a reset discards what the server's kernel still holds.
+func TestDrainSendsTheHeldReplyBeforeAReset(t *testing.T) {
+	client, server := pair(t)
+	// All of it must fit the server's receive buffer: input still arriving
+	// after the reply would make the kernel send the held reply by itself.
+	if err := server.(*net.TCPConn).SetReadBuffer(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Write(make([]byte, 80<<10)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // on loopback it is all in the server's kernel by now
+	if !WriteNow(server, []byte(reply)) {
+		t.Fatal("WriteNow did not write")
+	}
+	Drain(server)
+	readReply(t, client)
+}

@@ -92,7 +92,12 @@ func PendingInput(c net.Conn) bool {
 // Linger when no time may be spent: what the client sent before the close
 // is taken, so the close sends a FIN instead of a reset that could destroy
 // the response. Input arriving later can still draw a reset.
+//
+// A reply held for the close (WriteNow) leaves first, with the FIN: input
+// that the drain leaves, or that arrives after it, makes the close a reset,
+// and a reset discards what the kernel still holds.
 func Drain(c net.Conn) {
+	closeWrite(c)
 	if rc := rawConn(c); rc != nil {
 		_ = rc.Control(func(fd uintptr) {
 			var b [4096]byte
