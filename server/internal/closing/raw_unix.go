@@ -5,6 +5,7 @@ package closing
 import (
 	"net"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -18,20 +19,80 @@ func writeNow(c net.Conn, b []byte) bool {
 		return writeWithDeadline(c, b)
 	}
 	// Control, not RawConn.Write: the latter checks the deadline first too.
-	n := 0
-	err := rc.Control(func(fd uintptr) {
-		for n < len(b) {
-			m, err := syscall.SendmsgN(int(fd), b[n:], nil, nil, holdFlag)
-			if m <= 0 || err != nil {
-				return // EAGAIN (a zero window) or an error: give up, never wait
-			}
-			n += m
-		}
-	})
+	op := getOp(b)
+	err := rc.Control(op.sendNow)
+	n := op.n
+	putOp(op)
 	if err != nil {
 		return false
 	}
 	return n == len(b)
+}
+
+// rawOp carries one call's data into the functions that RawConn.Control and
+// RawConn.Write run, as a closure would. The functions are bound once, when
+// the pool makes an op: a closure made per call is two or three allocations
+// (the closure and the variables it shares), and these calls are on every
+// response and every refusal.
+type rawOp struct {
+	b       []byte
+	n       int
+	err     error
+	pending bool
+
+	sendNow, peek func(fd uintptr)
+	write         func(fd uintptr) bool
+}
+
+var rawOps = sync.Pool{New: func() any {
+	op := new(rawOp)
+	op.sendNow, op.peek, op.write = op.sendNowFD, op.peekFD, op.writeFD
+	return op
+}}
+
+func getOp(b []byte) *rawOp {
+	op := rawOps.Get().(*rawOp)
+	op.b, op.n, op.err, op.pending = b, 0, nil, false
+	return op
+}
+
+func putOp(op *rawOp) {
+	op.b = nil
+	rawOps.Put(op)
+}
+
+func (op *rawOp) sendNowFD(fd uintptr) {
+	for op.n < len(op.b) {
+		m, err := syscall.SendmsgN(int(fd), op.b[op.n:], nil, nil, holdFlag)
+		if m <= 0 || err != nil {
+			return // EAGAIN (a zero window) or an error: give up, never wait
+		}
+		op.n += m
+	}
+}
+
+func (op *rawOp) writeFD(fd uintptr) bool {
+	for op.n < len(op.b) {
+		m, e := syscall.SendmsgN(int(fd), op.b[op.n:], nil, nil, holdFlag)
+		if m > 0 {
+			op.n += m
+		}
+		switch {
+		case e == syscall.EAGAIN:
+			return false
+		case e == syscall.EINTR:
+		case e != nil:
+			op.err = os.NewSyscallError("sendmsg", e)
+			return true
+		}
+	}
+	return true
+}
+
+func (op *rawOp) peekFD(fd uintptr) {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	op.pending = err == nil && n > 0
 }
 
 // WriteHeld writes b and waits, as net.Conn.Write does under the write
@@ -42,25 +103,10 @@ func WriteHeld(c net.Conn, b []byte) (int, error) {
 	if rc == nil {
 		return c.Write(b)
 	}
-	var n int
-	var serr error
-	err := rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := syscall.SendmsgN(int(fd), b[n:], nil, nil, holdFlag)
-			if m > 0 {
-				n += m
-			}
-			switch {
-			case e == syscall.EAGAIN:
-				return false
-			case e == syscall.EINTR:
-			case e != nil:
-				serr = os.NewSyscallError("sendmsg", e)
-				return true
-			}
-		}
-		return true
-	})
+	op := getOp(b)
+	err := rc.Write(op.write)
+	n, serr := op.n, op.err
+	putOp(op)
 	if serr != nil {
 		return n, serr
 	}
@@ -78,12 +124,10 @@ func PendingInput(c net.Conn) bool {
 	if rc == nil {
 		return true
 	}
-	pending := false
-	_ = rc.Control(func(fd uintptr) {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		pending = err == nil && n > 0
-	})
+	op := getOp(nil)
+	_ = rc.Control(op.peek)
+	pending := op.pending
+	putOp(op)
 	return pending
 }
 

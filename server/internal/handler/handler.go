@@ -117,7 +117,11 @@ type connState struct {
 	req  request
 
 	slot    Slot
+	now     time.Time // when the response started: its write deadline's base and its Date
 	writeBy time.Time // the response's write deadline
+	// stepSet: the write deadline already set is the stall watch's first
+	// step, so send's first attempt need not set it again.
+	stepSet bool
 }
 
 // Serve handles c to completion and closes it. rateKey is the client's
@@ -200,8 +204,17 @@ func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, slot Slot, star
 		}
 	}
 
-	s.writeBy = h.o.Now().Add(h.o.WriteTimeout)
-	_ = c.SetWriteDeadline(s.writeBy)
+	// One clock read for the write deadline and the Date header. Where
+	// the stall watch will run, the deadline set now is its first step's,
+	// so that a response sent in one attempt sets one deadline, not two.
+	s.now = h.o.Now()
+	s.writeBy = s.now.Add(h.o.WriteTimeout)
+	s.stepSet = h.watching(s)
+	if s.stepSet {
+		_ = c.SetWriteDeadline(minTime(s.writeBy, s.now.Add(h.o.StallTimeout/4)))
+	} else {
+		_ = c.SetWriteDeadline(s.writeBy)
+	}
 	h.finish(c, s, req, start, h.serve(c, s, req))
 }
 
@@ -219,10 +232,11 @@ var errShed = errors.New("connection shed while its response was stalled")
 // but its acknowledgements show it is reading. (Whole quarters, because the
 // first attempt always moves what the socket buffers take, so only a run of
 // empty attempts says the reader stopped.) It gives up at the response's write deadline, or once
-// the connection was shed. The first attempt usually completes, and then
-// costs one deadline more than a plain write.
+// the connection was shed. The first attempt usually completes; its
+// deadline is the one serveRequest set for the response, so a response
+// sent in one attempt sets no deadline more than a plain write.
 func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (int64, error) {
-	watch := s.slot != nil && h.o.StallTimeout > 0
+	watch := h.watching(s)
 	step := h.o.StallTimeout / 4
 	var total int64
 	var idleSince time.Time // start of the current run of empty attempts
@@ -230,9 +244,10 @@ func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (i
 	var lastAcked uint64 // what the peer had acknowledged at the last time-out
 	haveAcked := false
 	for {
-		if watch {
+		if watch && !s.stepSet {
 			_ = c.SetWriteDeadline(minTime(s.writeBy, h.o.Now().Add(step)))
 		}
+		s.stepSet = false
 		n, err := write()
 		total += n
 		if err == nil {
@@ -271,6 +286,9 @@ func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (i
 		}
 	}
 }
+
+// watching reports whether send watches the response for stalls.
+func (h *Handler) watching(s *connState) bool { return s.slot != nil && h.o.StallTimeout > 0 }
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
@@ -376,7 +394,7 @@ func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool
 		return h.writeBody(c, s, e.path, e.contentType, e.body, head, e.extra)
 	}
 	b := response.AppendHead(s.buf[:0], response.Head{Status: http.StatusOK,
-		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
+		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, s.now)
 	o := outcome{status: http.StatusOK, path: e.path}
 	if head {
 		_, _ = closing.WriteHeld(c, b)
@@ -401,7 +419,7 @@ func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool
 // dropped) or yields less than it held when cached.
 func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcome {
 	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
-		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, h.o.Now())
+		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, s.now)
 	o := outcome{status: http.StatusOK, path: e.path}
 	if _, err := closing.WriteHeld(c, hd); err != nil {
 		return o
@@ -424,7 +442,7 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 // writeBody sends a 200 with head and body in one writev.
 func (h *Handler) writeBody(c net.Conn, s *connState, path, ctype string, body []byte, head bool, extra []string) outcome {
 	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
-		ContentType: ctype, ContentLength: int64(len(body)), Extra: extra}, h.o.Now())
+		ContentType: ctype, ContentLength: int64(len(body)), Extra: extra}, s.now)
 	o := outcome{status: http.StatusOK, path: path}
 	if head {
 		_, _ = closing.WriteHeld(c, hd)
@@ -516,7 +534,19 @@ func (h *Handler) finish(c net.Conn, s *connState, req *request, start time.Time
 		h.o.Hits.Inc(o.path)
 	}
 	h.o.Tally.Record(o.status)
-	dur := h.o.Now().Sub(start)
+
+	log := &h.o.Log
+	if o.status == http.StatusTooManyRequests {
+		log = &h.o.RefusalLog
+	}
+	ev := log.Info()
+	if o.status >= 400 && o.status != http.StatusNotFound && o.status != http.StatusTooManyRequests {
+		ev = log.Warn()
+	}
+	var dur time.Duration
+	if ev != nil { // the clock is read only for a line that is written
+		dur = h.o.Now().Sub(start)
+	}
 
 	// Unread input (a body, pipelined requests, the rest of a rejected head)
 	// would make close send a reset that can eat the response. Input can
@@ -529,14 +559,6 @@ func (h *Handler) finish(c net.Conn, s *connState, req *request, start time.Time
 		_ = c.Close()
 	}
 
-	log := &h.o.Log
-	if o.status == http.StatusTooManyRequests {
-		log = &h.o.RefusalLog
-	}
-	ev := log.Info()
-	if o.status >= 400 && o.status != http.StatusNotFound && o.status != http.StatusTooManyRequests {
-		ev = log.Warn()
-	}
 	if ev != nil {
 		ev = ev.Stringer("remote", c.RemoteAddr())
 		if req != nil {
