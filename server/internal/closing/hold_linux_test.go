@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -186,4 +187,36 @@ func TestDrainSendsTheHeldReplyBeforeAReset(t *testing.T) {
 	}
 	Drain(server)
 	readReply(t, client)
+}
+
+// TestDrainEndsWithoutAReset: what the client sent before Drain is taken,
+// so the close is a FIN, not a reset: the client's socket stays in
+// CLOSE_WAIT (a reset would move it to CLOSE). The reply left first either
+// way (TestDrainSendsTheHeldReplyBeforeAReset); this is the drain's part.
+func TestDrainEndsWithoutAReset(t *testing.T) {
+	client, server := pair(t)
+	if _, err := io.WriteString(client, "GET / HTTP/1.0\r\nX-Pad: "+strings.Repeat("p", 8000)+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // on loopback it is all in the server's kernel by now
+	if !WriteNow(server, []byte(reply)) {
+		t.Fatal("WriteNow did not write")
+	}
+	Drain(server)
+	readReply(t, client)
+	expectEOF(t, client, 10*time.Second)
+	time.Sleep(50 * time.Millisecond) // a reset would have come with the close
+	rc, err := client.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var ierr error
+	_ = rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	if ierr != nil {
+		t.Fatal(ierr)
+	}
+	if info.State != unix.BPF_TCP_CLOSE_WAIT {
+		t.Fatalf("client socket in TCP state %d, want CLOSE_WAIT (%d): the server's close was a reset", info.State, unix.BPF_TCP_CLOSE_WAIT)
+	}
 }

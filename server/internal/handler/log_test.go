@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,5 +67,29 @@ func TestLogRouting(t *testing.T) {
 				t.Errorf("log line %v, want level %s, status %d", line, tc.level, tc.status)
 			}
 		})
+	}
+}
+
+// TestLogDuration: the access log line gives the time from the request's
+// start to its end, read from the handler's clock (here one that moves a
+// millisecond at each reading).
+func TestLogDuration(t *testing.T) {
+	site, _ := testSite(t)
+	var mu sync.Mutex
+	now := time.Now() // deadlines are set from this clock too
+	f := newFixture(t, site, func(o *handler.Options) {
+		o.Now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			now = now.Add(time.Millisecond)
+			return now
+		}
+	})
+	if resp, _ := f.exchange(t, "GET", "GET /a.html HTTP/1.0\r\n\r\n"); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	line := f.log.last(t)
+	if d, ok := line["dur"].(float64); !ok || d < 1 {
+		t.Errorf("log line %v: dur %v, want at least the 1 ms the clock moved", line, line["dur"])
 	}
 }

@@ -24,6 +24,15 @@ type stuckConn struct {
 	step   time.Duration
 	first  time.Time // when the first write started
 	writes int
+	// deadlines: every write deadline set, in order.
+	deadlines []time.Time
+}
+
+func (c *stuckConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadlines = append(c.deadlines, t)
+	return nil
 }
 
 func (c *stuckConn) clock() time.Time {
@@ -86,5 +95,19 @@ func TestStallReportedAfterStallTimeout(t *testing.T) {
 	}
 	if conn.writes != 5 {
 		t.Errorf("%d writes, want 4 until the stall and 1 more that finds it shed", conn.writes)
+	}
+	// Each attempt waits a quarter of StallTimeout: the first under the
+	// deadline set with the response, each later one under its own.
+	var want []time.Time
+	for i := 1; i <= 5; i++ {
+		want = append(want, conn.first.Add(time.Duration(i)*100*time.Millisecond))
+	}
+	if len(conn.deadlines) != len(want) {
+		t.Fatalf("write deadlines %v, want %v", conn.deadlines, want)
+	}
+	for i := range want {
+		if !conn.deadlines[i].Equal(want[i]) {
+			t.Fatalf("write deadlines %v, want %v", conn.deadlines, want)
+		}
 	}
 }
