@@ -31,14 +31,11 @@ var discardBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b
 // discards what the client still sends until it closes, up to maxBytes or
 // until timeout, and only then closes.
 func Linger(c net.Conn, timeout time.Duration, maxBytes int64) {
-	type closeWriter interface{ CloseWrite() error }
-	if cw, ok := c.(closeWriter); ok {
-		if cw.CloseWrite() == nil {
-			_ = c.SetReadDeadline(time.Now().Add(timeout))
-			bp := discardBufs.Get().(*[]byte)
-			_, _ = io.CopyBuffer(io.Discard, io.LimitReader(onlyReader{c}, maxBytes), *bp)
-			discardBufs.Put(bp)
-		}
+	if closeWrite(c) {
+		_ = c.SetReadDeadline(time.Now().Add(timeout))
+		bp := discardBufs.Get().(*[]byte)
+		_, _ = io.CopyBuffer(io.Discard, io.LimitReader(onlyReader{c}, maxBytes), *bp)
+		discardBufs.Put(bp)
 	}
 	_ = c.Close()
 }
@@ -148,7 +145,7 @@ func AwaitHead(c net.Conn, maxBytes int64) {
 			// A deadline passed while the goroutine waited to run can
 			// leave input unread: only an empty socket is silent.
 			if len(b) == 0 && !PendingInput(c) {
-				closeWrite(c)
+				_ = closeWrite(c)
 			}
 			_ = c.SetReadDeadline(start.Add(LingerTimeout))
 			continue
@@ -171,8 +168,9 @@ func AwaitHead(c net.Conn, maxBytes int64) {
 // shutdown more), 50 ms one in 25,000. Tests shorten it.
 var silentAfter = 50 * time.Millisecond
 
-func closeWrite(c net.Conn) {
-	if cw, ok := c.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
-	}
+// closeWrite shuts down c's sending side (a FIN after what was written)
+// and reports whether it could.
+func closeWrite(c net.Conn) bool {
+	cw, ok := c.(interface{ CloseWrite() error })
+	return ok && cw.CloseWrite() == nil
 }

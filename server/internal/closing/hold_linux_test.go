@@ -178,7 +178,16 @@ func TestDrainSendsTheHeldReplyBeforeAReset(t *testing.T) {
 	if err := server.(*net.TCPConn).SetReadBuffer(1 << 20); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Write(make([]byte, 80<<10)); err != nil {
+	drainAfter(t, client, server, make([]byte, 80<<10))
+	readReply(t, client)
+}
+
+// drainAfter sends input from the client, lets it reach the server's
+// kernel, then answers with a held reply and Drain, as a refusal past the
+// waiting sockets' bound does.
+func drainAfter(t *testing.T, client, server net.Conn, input []byte) {
+	t.Helper()
+	if _, err := client.Write(input); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // on loopback it is all in the server's kernel by now
@@ -186,7 +195,6 @@ func TestDrainSendsTheHeldReplyBeforeAReset(t *testing.T) {
 		t.Fatal("WriteNow did not write")
 	}
 	Drain(server)
-	readReply(t, client)
 }
 
 // TestDrainEndsWithoutAReset: what the client sent before Drain is taken,
@@ -195,14 +203,7 @@ func TestDrainSendsTheHeldReplyBeforeAReset(t *testing.T) {
 // way (TestDrainSendsTheHeldReplyBeforeAReset); this is the drain's part.
 func TestDrainEndsWithoutAReset(t *testing.T) {
 	client, server := pair(t)
-	if _, err := io.WriteString(client, "GET / HTTP/1.0\r\nX-Pad: "+strings.Repeat("p", 8000)+"\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond) // on loopback it is all in the server's kernel by now
-	if !WriteNow(server, []byte(reply)) {
-		t.Fatal("WriteNow did not write")
-	}
-	Drain(server)
+	drainAfter(t, client, server, []byte("GET / HTTP/1.0\r\nX-Pad: "+strings.Repeat("p", 8000)+"\r\n\r\n"))
 	readReply(t, client)
 	expectEOF(t, client, 10*time.Second)
 	time.Sleep(50 * time.Millisecond) // a reset would have come with the close

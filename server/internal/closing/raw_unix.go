@@ -141,7 +141,7 @@ func PendingInput(c net.Conn) bool {
 // that the drain leaves, or that arrives after it, makes the close a reset,
 // and a reset discards what the kernel still holds.
 func Drain(c net.Conn) {
-	closeWrite(c)
+	_ = closeWrite(c)
 	if rc := rawConn(c); rc != nil {
 		_ = rc.Control(func(fd uintptr) {
 			var b [4096]byte

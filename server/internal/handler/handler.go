@@ -119,9 +119,6 @@ type connState struct {
 	slot    Slot
 	now     time.Time // when the response started: its write deadline's base and its Date
 	writeBy time.Time // the response's write deadline
-	// stepSet: the write deadline already set is the stall watch's first
-	// step, so send's first attempt need not set it again.
-	stepSet bool
 }
 
 // Serve handles c to completion and closes it. rateKey is the client's
@@ -209,8 +206,7 @@ func (h *Handler) serveRequest(c net.Conn, rateKey clientid.Key, slot Slot, star
 	// so that a response sent in one attempt sets one deadline, not two.
 	s.now = h.o.Now()
 	s.writeBy = s.now.Add(h.o.WriteTimeout)
-	s.stepSet = h.watching(s)
-	if s.stepSet {
+	if h.watching(s) {
 		_ = c.SetWriteDeadline(minTime(s.writeBy, s.now.Add(h.o.StallTimeout/4)))
 	} else {
 		_ = c.SetWriteDeadline(s.writeBy)
@@ -232,9 +228,10 @@ var errShed = errors.New("connection shed while its response was stalled")
 // but its acknowledgements show it is reading. (Whole quarters, because the
 // first attempt always moves what the socket buffers take, so only a run of
 // empty attempts says the reader stopped.) It gives up at the response's write deadline, or once
-// the connection was shed. The first attempt usually completes; its
-// deadline is the one serveRequest set for the response, so a response
-// sent in one attempt sets no deadline more than a plain write.
+// the connection was shed. A response makes at most one send, so the first
+// attempt runs under the deadline serveRequest set for the response, the
+// first step's: a response sent in one attempt sets no deadline more than
+// a plain write. The first attempt usually completes.
 func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (int64, error) {
 	watch := h.watching(s)
 	step := h.o.StallTimeout / 4
@@ -243,11 +240,10 @@ func (h *Handler) send(c net.Conn, s *connState, write func() (int64, error)) (i
 	stalled := false
 	var lastAcked uint64 // what the peer had acknowledged at the last time-out
 	haveAcked := false
-	for {
-		if watch && !s.stepSet {
+	for first := true; ; first = false {
+		if watch && !first {
 			_ = c.SetWriteDeadline(minTime(s.writeBy, h.o.Now().Add(step)))
 		}
-		s.stepSet = false
 		n, err := write()
 		total += n
 		if err == nil {
