@@ -207,17 +207,7 @@ func TestDrainEndsWithoutAReset(t *testing.T) {
 	readReply(t, client)
 	expectEOF(t, client, 10*time.Second)
 	time.Sleep(50 * time.Millisecond) // a reset would have come with the close
-	rc, err := client.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info *unix.TCPInfo
-	var ierr error
-	_ = rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
-	if ierr != nil {
-		t.Fatal(ierr)
-	}
-	if info.State != unix.BPF_TCP_CLOSE_WAIT {
-		t.Fatalf("client socket in TCP state %d, want CLOSE_WAIT (%d): the server's close was a reset", info.State, unix.BPF_TCP_CLOSE_WAIT)
+	if s := tcpState(t, client); s != unix.BPF_TCP_CLOSE_WAIT {
+		t.Fatalf("client socket in TCP state %d, want CLOSE_WAIT (%d): the server's close was a reset", s, unix.BPF_TCP_CLOSE_WAIT)
 	}
 }

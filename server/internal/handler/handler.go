@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -370,9 +371,18 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	// after a time-out goes on from the file's offset and the limit left.
 	// Any other copy goes through a buffer whose unsent part a time-out
 	// would lose, so only a TCP connection is watched for stalls.
+	// The server's own connections (fdconn) are not *net.TCPConn: they
+	// get sendFileAt, which likewise goes on from where a time-out left it.
 	body := io.LimitReader(res.File, res.Size)
 	if _, ok := c.(*net.TCPConn); ok {
 		o.bytes, _ = h.send(c, s, func() (int64, error) { return io.Copy(c, body) })
+	} else if sc, ok := fileSink(c); ok && canSendFile {
+		var sent int64
+		o.bytes, _ = h.send(c, s, func() (int64, error) {
+			n, err := sendFileAt(sc, res.File, sent, res.Size-sent)
+			sent += n
+			return n, err
+		})
 	} else {
 		o.bytes, _ = io.Copy(c, body)
 	}
@@ -384,8 +394,8 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 // write and sendfile from its open file, or one writev from memory.
 func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool) outcome {
 	if len(e.body) > smallFile {
-		if tc, ok := c.(*net.TCPConn); ok && e.file != nil && !head {
-			return h.sendCached(tc, s, e)
+		if sc, ok := fileSink(c); ok && e.file != nil && !head {
+			return h.sendCached(c, sc, s, e)
 		}
 		return h.writeBody(c, s, e.path, e.contentType, e.body, head, e.extra)
 	}
@@ -413,7 +423,7 @@ func (h *Handler) writeCached(c net.Conn, s *connState, e *cachedFile, head bool
 // sendCached sends a cached file's head, then its body from its open file
 // with sendfile, or from memory once the file is closed (the entry was
 // dropped) or yields less than it held when cached.
-func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcome {
+func (h *Handler) sendCached(c net.Conn, sc syscall.Conn, s *connState, e *cachedFile) outcome {
 	hd := response.AppendHead(s.hd[:0], response.Head{Status: http.StatusOK,
 		ContentType: e.contentType, ContentLength: int64(len(e.body)), Extra: e.extra}, s.now)
 	o := outcome{status: http.StatusOK, path: e.path}
@@ -423,7 +433,7 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 	size := int64(len(e.body))
 	var sent int64
 	o.bytes, _ = h.send(c, s, func() (int64, error) {
-		n, err := sendFileAt(c, e.file, sent, size-sent)
+		n, err := sendFileAt(sc, e.file, sent, size-sent)
 		if errors.Is(err, errFileGone) {
 			var m int
 			m, err = closing.WriteHeld(c, e.body[sent+n:])
@@ -433,6 +443,12 @@ func (h *Handler) sendCached(c *net.TCPConn, s *connState, e *cachedFile) outcom
 		return n, err
 	})
 	return o
+}
+
+// buffersWriter is a connection that writes net.Buffers with one writev
+// itself (fdconn), which net.Buffers.WriteTo does only for net's own.
+type buffersWriter interface {
+	WriteBuffers(*net.Buffers) (int64, error)
 }
 
 // writeBody sends a 200 with head and body in one writev.
@@ -447,7 +463,11 @@ func (h *Handler) writeBody(c net.Conn, s *connState, path, ctype string, body [
 	bufs := net.Buffers{hd, body}
 	// writev: one syscall for head and body; after a time-out WriteTo goes
 	// on with what is left of bufs.
-	n, _ := h.send(c, s, func() (int64, error) { return bufs.WriteTo(c) })
+	write := func() (int64, error) { return bufs.WriteTo(c) }
+	if bw, ok := c.(buffersWriter); ok {
+		write = func() (int64, error) { return bw.WriteBuffers(&bufs) }
+	}
+	n, _ := h.send(c, s, write)
 	if n > int64(len(hd)) {
 		o.bytes = n - int64(len(hd))
 	}

@@ -4,6 +4,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"httplab/httplab-server/internal/fdconn"
 )
 
 // canSendFile: sendFileAt works here, so the file cache keeps large files open.
@@ -25,12 +27,24 @@ func budgetFor(limit uint64) int {
 	return int(min(limit/16, cacheMaxOpenFiles))
 }
 
+// fileSink is c when sendFileAt can send to it: net's TCP connections and
+// the server's own (fdconn, accepted as bare descriptors).
+func fileSink(c net.Conn) (syscall.Conn, bool) {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return c, true
+	case *fdconn.Conn:
+		return c, true
+	}
+	return nil, false
+}
+
 // sendFileAt sends n bytes of src from offset off to dst with sendfile(2),
 // which reads at the offset given and leaves the file's own offset alone,
 // so that any number of responses can send one open file at once. It waits
 // for dst as a Write does, under its write deadline. errFileGone: src was
 // closed, or ended before off+n; nothing was sent after that point.
-func sendFileAt(dst *net.TCPConn, src *os.File, off, n int64) (int64, error) {
+func sendFileAt(dst syscall.Conn, src *os.File, off, n int64) (int64, error) {
 	srcRC, err := src.SyscallConn()
 	if err != nil {
 		return 0, errFileGone

@@ -19,52 +19,77 @@ const maxAcceptBackoff = time.Second
 // connection to dispatch, which must call serveConn. It returns when ctx is
 // done or accepting fails for good.
 func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, dispatch func(c net.Conn, slot *admit.Conn, rateKey clientid.Key)) error {
+	if ok, err := s.acceptFDs(ctx, ln, dispatch); ok {
+		return err
+	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+			if stop, err := s.acceptFailed(ctx, err, &backoff); stop {
+				return err
 			}
-			if !temporary(err) {
-				return fmt.Errorf("accept: %w", err)
-			}
-			// Out of descriptors or a transient kernel refusal: back off as
-			// net/http does (5 ms doubling to 1 s) instead of spinning, and
-			// resume as soon as accepting works again.
-			s.acceptErrs.Add(1)
-			backoff = max(5*time.Millisecond, min(2*backoff, maxAcceptBackoff))
-			s.refusalLog.Error().Err(err).Dur("retry_in", backoff).Msg("accept failed; backing off")
-			select {
-			case <-time.After(backoff):
-				continue
-			case <-ctx.Done():
-				return nil
-			}
+			continue
 		}
 		backoff = 0
-
 		key, rateKey := s.keys(c.RemoteAddr())
-		slot, v, shed := s.admit.AdmitConn(key, c, time.Now())
-		if shed.Peer != nil {
-			s.shed(shed)
-		}
-		switch v {
-		case admit.Admitted:
-			s.report(c, StateAdmitted)
-			s.track(c, true)
-			s.wg.Add(1)
-			dispatch(c, slot, rateKey)
-		case admit.RefusedTotal:
-			s.report(c, StateRefusedTotal)
-			s.refusals.refuse(c, v, key)
-		default:
-			s.report(c, StateRefusedClient)
+		if slot, v := s.decide(c, key, time.Now()); v == admit.Admitted {
+			s.start(c, slot, rateKey, dispatch)
+		} else {
 			s.refusals.refuse(c, v, key)
 		}
 	}
+}
+
+// acceptFailed handles an accept's error: stop (with the loop's result)
+// once ctx is done, the listener closed or the error permanent; otherwise
+// back off.
+func (s *Server) acceptFailed(ctx context.Context, err error, backoff *time.Duration) (stop bool, result error) {
+	if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+		return true, nil
+	}
+	if !temporary(err) {
+		return true, fmt.Errorf("accept: %w", err)
+	}
+	// Out of descriptors or a transient kernel refusal: back off as
+	// net/http does (5 ms doubling to 1 s) instead of spinning, and resume
+	// as soon as accepting works again.
+	s.acceptErrs.Add(1)
+	*backoff = max(5*time.Millisecond, min(2**backoff, maxAcceptBackoff))
+	s.refusalLog.Error().Err(err).Dur("retry_in", *backoff).Msg("accept failed; backing off")
+	select {
+	case <-time.After(*backoff):
+		return false, nil
+	case <-ctx.Done():
+		return true, nil
+	}
+}
+
+// decide admits c or refuses it (the caller answers the refusal), and
+// reports a refusal to ConnState at once.
+func (s *Server) decide(c net.Conn, key clientid.Key, now time.Time) (*admit.Conn, admit.Verdict) {
+	slot, v, shed := s.admit.AdmitConn(key, c, now)
+	if shed.Peer != nil {
+		s.shed(shed)
+	}
+	switch v {
+	case admit.Admitted:
+	case admit.RefusedTotal:
+		s.report(c, StateRefusedTotal)
+	default:
+		s.report(c, StateRefusedClient)
+	}
+	return slot, v
+}
+
+// start hands an admitted connection to dispatch.
+func (s *Server) start(c net.Conn, slot *admit.Conn, rateKey clientid.Key, dispatch func(c net.Conn, slot *admit.Conn, rateKey clientid.Key)) {
+	s.report(c, StateAdmitted)
+	s.track(c, true)
+	s.wg.Add(1)
+	dispatch(c, slot, rateKey)
 }
 
 // serveConn is the admitted connection's life; the release runs exactly once

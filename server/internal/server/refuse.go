@@ -45,6 +45,7 @@ type refusals struct {
 	lingering  chan struct{}
 	unlingered atomic.Uint64
 	unwritten  atomic.Uint64
+	fds        fdRefusals // refusals of bare descriptors (accept_linux.go)
 }
 
 func newRefusals(maxTotal, maxPerClient int, log zerolog.Logger) *refusals {
@@ -62,19 +63,10 @@ func newRefusals(maxTotal, maxPerClient int, log zerolog.Logger) *refusals {
 
 // refuse answers c, refused with verdict v; it runs on the accept goroutine.
 func (r *refusals) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
-	body := r.body[v]
-	b := response.AppendHead(r.buf[:0], response.Head{Status: http.StatusServiceUnavailable,
-		ContentType: "text/html; charset=utf-8", ContentLength: int64(len(body)),
-		Extra: []string{"Retry-After", "1"}}, time.Now())
-	b = append(b, body...)
-	r.buf = b
-	if !closing.WriteNow(c, b) {
+	if !closing.WriteNow(c, r.reply(v, time.Now())) {
 		r.unwritten.Add(1)
 	}
-
-	if e := r.log.Info(); e != nil { // key.String allocates: only for a logged refusal
-		e.Str("client", key.String()).Str("reason", v.String()).Msg("connection refused")
-	}
+	r.logRefusal(v, key)
 	select {
 	case r.lingering <- struct{}{}:
 		go func() {
@@ -87,9 +79,28 @@ func (r *refusals) refuse(c net.Conn, v admit.Verdict, key clientid.Key) {
 	}
 }
 
+// reply is the 503 for verdict v, in a buffer that only the accept
+// goroutine uses.
+func (r *refusals) reply(v admit.Verdict, now time.Time) []byte {
+	body := r.body[v]
+	b := response.AppendHead(r.buf[:0], response.Head{Status: http.StatusServiceUnavailable,
+		ContentType: "text/html; charset=utf-8", ContentLength: int64(len(body)),
+		Extra: []string{"Retry-After", "1"}}, now)
+	b = append(b, body...)
+	r.buf = b
+	return b
+}
+
+func (r *refusals) logRefusal(v admit.Verdict, key clientid.Key) {
+	if e := r.log.Info(); e != nil { // key.String allocates: only for a logged refusal
+		e.Str("client", key.String()).Str("reason", v.String()).Msg("connection refused")
+	}
+}
+
 // wait returns once no refused socket is lingering; each ends within
 // closing.LingerTimeout.
 func (r *refusals) wait() {
+	r.fds.close()
 	for range cap(r.lingering) {
 		r.lingering <- struct{}{}
 	}
