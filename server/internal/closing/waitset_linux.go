@@ -139,6 +139,7 @@ func (w *WaitSet) Close() {
 func (w *WaitSet) run() {
 	defer close(w.done)
 	var n int
+	var perr error // epoll_wait's own failure
 	poll := func(fd uintptr) bool {
 		for {
 			m, err := syscall.EpollWait(int(fd), w.evs[:], 0)
@@ -146,12 +147,18 @@ func (w *WaitSet) run() {
 				continue
 			}
 			n = max(m, 0)
+			if err != nil {
+				perr = os.NewSyscallError("epoll_wait", err)
+			}
 			return n > 0 || err != nil
 		}
 	}
 	for {
 		n = 0
 		err := w.rc.Read(poll)
+		if err == nil {
+			err = perr
+		}
 		w.mu.Lock()
 		for _, ev := range w.evs[:n] {
 			w.readLocked(int(ev.Fd), uint32(ev.Pad))
