@@ -90,7 +90,7 @@ func NewWaitSet(max int, maxBytes int64) (*WaitSet, error) {
 func (w *WaitSet) Add(fd int, now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closing || w.n >= w.max || fd < 0 {
+	if w.closing || w.n >= w.max {
 		return false
 	}
 	w.gen++
@@ -147,16 +147,14 @@ func (w *WaitSet) run() {
 				continue
 			}
 			n = max(m, 0)
-			if err != nil {
-				perr = os.NewSyscallError("epoll_wait", err)
-			}
+			perr = os.NewSyscallError("epoll_wait", err) // nil when err is
 			return n > 0 || err != nil
 		}
 	}
 	for {
 		n = 0
 		err := w.rc.Read(poll)
-		if err == nil {
+		if perr != nil {
 			err = perr
 		}
 		w.mu.Lock()
@@ -206,10 +204,8 @@ func (w *WaitSet) setDeadlineLocked() {
 
 // readLocked takes what fd's socket has sent, as AwaitHead's reads do.
 func (w *WaitSet) readLocked(fd int, gen uint32) {
-	if fd < 0 || fd >= len(w.socks) {
-		return
-	}
-	s := &w.socks[fd]
+	s := &w.socks[fd] // events come only for descriptors Add took
+
 	if !s.open || s.gen != gen {
 		return // an event for an earlier socket of that number
 	}

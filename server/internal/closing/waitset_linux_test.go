@@ -142,7 +142,7 @@ func TestWaitSetSendsTheReplyToASilentClient(t *testing.T) {
 func TestWaitSetWaitsForTheRestOfAHead(t *testing.T) {
 	w := newSet(t, 8, 1<<20)
 	fd, client := rawPair(t)
-	add(t, w, fd)
+	began := add(t, w, fd)
 	if _, err := io.WriteString(client, "GET / HTTP/1.0\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +165,11 @@ func TestWaitSetWaitsForTheRestOfAHead(t *testing.T) {
 	}
 	readReply(t, client)
 	expectEOF(t, client, 10*time.Second)
+	// About 170 ms in: the pieces were put together, and the close is the
+	// complete head's, not the deadline's.
+	if d := time.Since(began); d >= LingerTimeout {
+		t.Errorf("closed %v after it was added, at the deadline: the pieces did not make a head", d)
+	}
 	waitLen(t, w, 0, 10*time.Second)
 }
 
@@ -341,5 +346,136 @@ func TestWriteNowFDOnAResetSocket(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the reset has arrived
 	if WriteNowFD(fd, []byte(reply)) {
 		t.Fatal("WriteNowFD reported success on a reset socket")
+	}
+}
+
+// The waiting goroutine sleeps in Go's poller when nothing is due: a set
+// holding a socket that sends nothing more costs no CPU between its
+// deadlines (a poll that reported "ready" with nothing ready would spin).
+func TestWaitSetSleepsWhenIdle(t *testing.T) {
+	w := newSet(t, 8, 1<<20)
+	fd, client := rawPair(t)
+	add(t, w, fd)
+	if _, err := io.WriteString(client, "GET"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	time.Sleep(300 * time.Millisecond)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	used := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	if used > 100*time.Millisecond {
+		t.Fatalf("the process used %v of CPU in 300 ms with one socket waiting quietly: the set spins", used)
+	}
+}
+
+// If epoll_wait itself fails (here: the set's descriptor number now names
+// /dev/null), the set closes every socket it holds at once, rather than
+// leave them to their deadlines, and its goroutine ends.
+func TestWaitSetEndsItsSocketsWhenEpollFails(t *testing.T) {
+	w, err := NewWaitSet(8, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, client := rawPair(t)
+	began := add(t, w, fd)
+	if _, err := io.WriteString(client, "GET"); err != nil {
+		t.Fatal(err)
+	}
+	null, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Dup3(null, w.epfd, syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(null)
+	returns(t, w.done, 10*time.Second, "the set's goroutine after epoll_wait failed")
+	readReply(t, client)
+	expectEOF(t, client, 10*time.Second)
+	if d := time.Since(began); d >= LingerTimeout {
+		t.Errorf("the socket was closed %v after it was added, at its deadline; want at once", d)
+	}
+	if n := w.Len(); n != 0 {
+		t.Errorf("%d sockets left", n)
+	}
+	w.Close() // closes what now stands at the set's number: the /dev/null duplicate
+}
+
+// Descriptors handed over in consecutive numbers (each one past the end of
+// what the set has seen) are all taken.
+func TestWaitSetTakesConsecutiveDescriptors(t *testing.T) {
+	w := newSet(t, 8, 1<<20)
+	var clients []net.Conn
+	for i := range 3 {
+		fd, client := rawPair(t)
+		add(t, w, moveTo(t, fd, 940+i))
+		clients = append(clients, client)
+	}
+	for _, c := range clients {
+		if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		readReply(t, c)
+	}
+	waitLen(t, w, 0, 10*time.Second)
+}
+
+// The deadline queue gives back its space: once half of it or more has
+// passed its final deadline, what is left moves to the front.
+func TestWaitSetQueueIsCompacted(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct{ n, due, wantLen, wantHead int }{
+		{4, 4, 0, 0}, // all passed
+		{4, 2, 2, 0}, // exactly half
+		{4, 1, 4, 1}, // less than half: kept as it is
+	} {
+		w := &WaitSet{socks: make([]waiting, 1)}
+		for i := range tc.n {
+			at := now.Add(-2 * LingerTimeout)
+			if i >= tc.due {
+				at = now
+			}
+			w.queue = append(w.queue, queued{fd: 0, gen: 1, at: at})
+		}
+		w.expireLocked(now)
+		if len(w.queue) != tc.wantLen || w.head != tc.wantHead {
+			t.Errorf("%d of %d due: queue %d long, head at %d; want %d and %d", tc.due, tc.n, len(w.queue), w.head, tc.wantLen, tc.wantHead)
+		}
+	}
+}
+
+// The silent check looks at the socket itself: input that arrived after
+// the last epoll_wait (here: never registered, so never seen) means the
+// client is not silent and gets no FIN; an empty socket gets one, and so
+// does one whose client has only sent its FIN.
+func TestWaitSetSilentCheckPeeks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		send  func(c net.Conn)
+		state uint8 // the client's TCP state after the check
+	}{
+		{"input pending", func(c net.Conn) { _, _ = io.WriteString(c, "GET") }, unix.BPF_TCP_ESTABLISHED},
+		{"nothing", func(net.Conn) {}, unix.BPF_TCP_CLOSE_WAIT},
+		// Both FINs exchanged: the client's socket leaves its state to the
+		// kernel's TIME_WAIT entry and reads CLOSE (without ours, FIN_WAIT2).
+		{"only a FIN", func(c net.Conn) { _ = c.(*net.TCPConn).CloseWrite() }, unix.BPF_TCP_CLOSE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd, client := rawPair(t)
+			defer syscall.Close(fd)
+			tc.send(client)
+			time.Sleep(20 * time.Millisecond)
+			now := time.Now()
+			w := &WaitSet{socks: make([]waiting, fd+1)}
+			w.socks[fd] = waiting{gen: 1, open: true, quiet: true}
+			w.queue = []queued{{fd: int32(fd), gen: 1, at: now.Add(-silentAfter)}}
+			w.expireLocked(now)
+			time.Sleep(50 * time.Millisecond)
+			if s := tcpState(t, client); s != tc.state {
+				t.Errorf("client in TCP state %d after the silent check, want %d", s, tc.state)
+			}
+		})
 	}
 }

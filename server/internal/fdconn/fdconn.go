@@ -78,7 +78,7 @@ func dupCloexec(fd int) (int, error) {
 // and close-on-exec, which the caller then owns, and its peer. After
 // Close it returns net.ErrClosed.
 func (l *Listener) Accept() (fd int, peer netip.AddrPort, err error) {
-	l.fd, l.sa, l.err = -1, nil, nil
+	l.sa, l.err = nil, nil
 	err = l.rc.Read(l.accept)
 	if err == nil {
 		err = l.err
@@ -180,10 +180,7 @@ func (c *Conn) CloseWrite() error {
 	if err := c.rc.Control(func(fd uintptr) { serr = syscall.Shutdown(int(fd), syscall.SHUT_WR) }); err != nil {
 		return err
 	}
-	if serr != nil {
-		return os.NewSyscallError("shutdown", serr)
-	}
-	return nil
+	return os.NewSyscallError("shutdown", serr) // nil when serr is
 }
 
 // WriteBuffers writes bufs with one writev, as net.Buffers.WriteTo does for
