@@ -170,11 +170,15 @@ func (w *WaitSet) run() {
 		w.mu.Unlock()
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// The epoll descriptor failed: end what waits rather than
-			// leak it, and stop.
+			// leak it, and stop. Drained, as past the bound: a socket
+			// whose input was not all read yet would close with a reset.
 			w.mu.Lock()
 			for fd := range w.socks {
-				if w.socks[fd].open {
-					w.closeLocked(fd)
+				if s := &w.socks[fd]; s.open {
+					w.release(s)
+					s.open = false
+					DrainFD(fd)
+					w.n--
 				}
 			}
 			w.mu.Unlock()
