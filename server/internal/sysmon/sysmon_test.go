@@ -69,8 +69,8 @@ func TestPeriodIsTheLargestTheRuntimeTakes(t *testing.T) {
 	if _, err := strconv.ParseInt(strconv.Itoa(Period), 10, 32); err != nil {
 		t.Errorf("Period %d does not parse as the runtime parses it: %v", Period, err)
 	}
-	if _, err := strconv.ParseInt(strconv.Itoa(Period+1), 10, 32); err == nil {
-		t.Errorf("Period %d is not the largest: %d parses too", Period, Period+1)
+	if _, err := strconv.ParseInt(strconv.FormatInt(Period+1, 10), 10, 32); err == nil {
+		t.Errorf("Period %d is not the largest: %d parses too", Period, int64(Period)+1)
 	}
 	if !awake("schedtrace=" + strconv.Itoa(Period)) {
 		t.Error("awake does not count Period as set")
