@@ -18,7 +18,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Listener accepts from a *net.TCPListener's socket. Go's listener gives no
@@ -26,7 +27,6 @@ import (
 // Listener accepts from a duplicate of it, which shares the socket and its
 // queue, waited on in Go's poller as an *os.File.
 type Listener struct {
-	ln     *net.TCPListener
 	f      *os.File
 	rc     syscall.RawConn
 	closed atomic.Bool
@@ -47,7 +47,7 @@ func Listen(ln *net.TCPListener) (*Listener, error) {
 	}
 	var fd int
 	var derr error
-	if err := src.Control(func(lfd uintptr) { fd, derr = dupCloexec(int(lfd)) }); err != nil {
+	if err := src.Control(func(lfd uintptr) { fd, derr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
 		return nil, err
 	}
 	if derr != nil {
@@ -61,17 +61,9 @@ func Listen(ln *net.TCPListener) (*Listener, error) {
 		f.Close()
 		return nil, err
 	}
-	l := &Listener{ln: ln, f: f, rc: rc}
+	l := &Listener{f: f, rc: rc}
 	l.accept = l.acceptFD
 	return l, nil
-}
-
-func dupCloexec(fd int) (int, error) {
-	nfd, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
-	if e != 0 {
-		return -1, e
-	}
-	return int(nfd), nil
 }
 
 // Accept waits for a connection and returns its descriptor, non-blocking
@@ -131,15 +123,15 @@ func addrPort(sa syscall.Sockaddr) netip.AddrPort {
 // Between the two it is a refused connection's stand-in that only knows
 // its peer (for the server's ConnState callback).
 type Conn struct {
-	f      *os.File
-	rc     syscall.RawConn
-	remote *net.TCPAddr
-	local  atomic.Pointer[net.TCPAddr]
+	f     *os.File
+	rc    syscall.RawConn
+	peer  netip.AddrPort
+	local atomic.Pointer[net.TCPAddr]
 }
 
 // New is a Conn for peer, with no socket yet.
 func New(peer netip.AddrPort) *Conn {
-	return &Conn{remote: net.TCPAddrFromAddrPort(peer)}
+	return &Conn{peer: peer}
 }
 
 // Open gives c the accepted descriptor fd, which c then owns, and puts it
@@ -192,33 +184,22 @@ func (c *Conn) WriteBuffers(bufs *net.Buffers) (int64, error) {
 	}
 	var total int64
 	var werr error
-	var arr [4]syscall.Iovec
 	err := c.rc.Write(func(fd uintptr) bool {
-		for {
-			iov := arr[:0]
-			for _, b := range *bufs {
-				if len(b) > 0 {
-					v := syscall.Iovec{Base: &b[0]}
-					v.SetLen(len(b))
-					iov = append(iov, v)
-				}
-			}
-			if len(iov) == 0 {
-				return true
-			}
-			n, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		for len(*bufs) > 0 {
+			n, e := unix.Writev(int(fd), *bufs)
 			switch {
 			case e == syscall.EINTR:
 				continue
 			case e == syscall.EAGAIN:
 				return false
-			case e != 0:
+			case e != nil:
 				werr = os.NewSyscallError("writev", e)
 				return true
 			}
 			total += int64(n)
 			*bufs = consume(*bufs, int64(n))
 		}
+		return true
 	})
 	if werr != nil {
 		return total, werr
@@ -256,7 +237,9 @@ func (c *Conn) LocalAddr() net.Addr {
 	return a
 }
 
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+// RemoteAddr is made when asked for (a logged request, ConnState), not at
+// every accept: a refusal never needs it.
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.peer) }
 
 func (c *Conn) SetDeadline(t time.Time) error {
 	if c.f == nil {

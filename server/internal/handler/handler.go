@@ -377,12 +377,7 @@ func (h *Handler) writeFile(c net.Conn, s *connState, escaped string, res static
 	if _, ok := c.(*net.TCPConn); ok {
 		o.bytes, _ = h.send(c, s, func() (int64, error) { return io.Copy(c, body) })
 	} else if sc, ok := fileSink(c); ok && canSendFile {
-		var sent int64
-		o.bytes, _ = h.send(c, s, func() (int64, error) {
-			n, err := sendFileAt(sc, res.File, sent, res.Size-sent)
-			sent += n
-			return n, err
-		})
+		o.bytes = h.sendFile(c, sc, s, res.File, res.Size, nil)
 	} else {
 		o.bytes, _ = io.Copy(c, body)
 	}
@@ -430,19 +425,27 @@ func (h *Handler) sendCached(c net.Conn, sc syscall.Conn, s *connState, e *cache
 	if _, err := closing.WriteHeld(c, hd); err != nil {
 		return o
 	}
-	size := int64(len(e.body))
+	o.bytes = h.sendFile(c, sc, s, e.file, int64(len(e.body)), e.body)
+	return o
+}
+
+// sendFile sends size bytes of f with sendfile under the stall watch, and
+// reports how many went. Once the file is gone (closed, or shorter than
+// size), the rest comes from mem, the file's bytes in memory, if there are
+// any; without them the response ends there.
+func (h *Handler) sendFile(c net.Conn, sc syscall.Conn, s *connState, f *os.File, size int64, mem []byte) int64 {
 	var sent int64
-	o.bytes, _ = h.send(c, s, func() (int64, error) {
-		n, err := sendFileAt(sc, e.file, sent, size-sent)
-		if errors.Is(err, errFileGone) {
+	n, _ := h.send(c, s, func() (int64, error) {
+		n, err := sendFileAt(sc, f, sent, size-sent)
+		if errors.Is(err, errFileGone) && mem != nil {
 			var m int
-			m, err = closing.WriteHeld(c, e.body[sent+n:])
+			m, err = closing.WriteHeld(c, mem[sent+n:])
 			n += int64(m)
 		}
 		sent += n
 		return n, err
 	})
-	return o
+	return n
 }
 
 // buffersWriter is a connection that writes net.Buffers with one writev

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net"
-	"net/netip"
 	"time"
 
 	"httplab/httplab-server/internal/admit"
@@ -88,13 +87,4 @@ func (s *Server) acceptFDs(ctx context.Context, ln net.Listener, dispatch func(c
 			s.refusals.refuseFD(fd, v, key, now)
 		}
 	}
-}
-
-func (s *Server) keysOf(peer netip.AddrPort) (capKey, rateKey clientid.Key) {
-	capKey = clientid.Of(s.o.ClientKey, peer)
-	rateKey = capKey
-	if s.o.ClientKey != clientid.ByIP {
-		rateKey = clientid.Of(clientid.ByIP, peer)
-	}
-	return capKey, rateKey
 }

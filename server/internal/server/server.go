@@ -255,11 +255,21 @@ func (s *Server) report(c net.Conn, st ConnState) {
 	}
 }
 
+// keys are the client's keys for the caps and for the rate limiter; an
+// address that is not TCP gives the zero keys, as clientid.OfAddr does.
 func (s *Server) keys(addr net.Addr) (capKey, rateKey clientid.Key) {
-	capKey, _ = clientid.OfAddr(s.o.ClientKey, addr)
+	var peer netip.AddrPort
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		peer = ta.AddrPort()
+	}
+	return s.keysOf(peer)
+}
+
+func (s *Server) keysOf(peer netip.AddrPort) (capKey, rateKey clientid.Key) {
+	capKey = clientid.Of(s.o.ClientKey, peer)
 	rateKey = capKey
 	if s.o.ClientKey != clientid.ByIP {
-		rateKey, _ = clientid.OfAddr(clientid.ByIP, addr)
+		rateKey = clientid.Of(clientid.ByIP, peer)
 	}
 	return capKey, rateKey
 }
