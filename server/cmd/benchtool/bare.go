@@ -45,10 +45,7 @@ func bare(args []string) error {
 			return err
 		}
 	}
-	resp := []byte("HTTP/1.0 200 OK\r\nDate: " + time.Now().UTC().Format(http.TimeFormat) +
-		"\r\nServer: bare\r\nContent-Type: " + *ctype + "\r\nContent-Length: " +
-		strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n")
-	resp = append(resp, body...)
+	resp := fixedResponse("200 OK", "bare", *ctype, "", body)
 
 	// Without TCP keep-alive probes, as the server's listener (server.Listen):
 	// Go's default costs four setsockopt calls per accepted connection.
@@ -90,6 +87,15 @@ func bare(args []string) error {
 			bufs.Put(bp)
 		}()
 	}
+}
+
+// fixedResponse is a whole HTTP/1.0 response prepared once, Date frozen at
+// start; extra is more header lines, each ending in CRLF.
+func fixedResponse(status, server, ctype, extra string, body []byte) []byte {
+	head := "HTTP/1.0 " + status + "\r\nDate: " + time.Now().UTC().Format(http.TimeFormat) +
+		"\r\nServer: " + server + "\r\nContent-Type: " + ctype + "\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n" + extra + "Connection: close\r\n\r\n"
+	return append([]byte(head), body...)
 }
 
 // readHead reads until the blank line that ends a request head; false if the

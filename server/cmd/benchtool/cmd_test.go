@@ -23,6 +23,7 @@ func TestUsageShowsTheDefaults(t *testing.T) {
 	for cmd, wants := range map[string][]string{
 		"bare":      {`-addr address`, `(default "127.0.0.1:8090")`, `(default "text/html; charset=utf-8")`},
 		"busy":      {`-t duration`, `(default 500ms)`},
+		"serial":    {`-addr address`, `(default "127.0.0.1:8091")`, `(default "serve")`},
 		"flood":     {`(default "127.0.0.2")`, `(default 256)`, `(default 10s)`, `(default 5s)`},
 		"hold":      {`(default "127.0.1.1")`, `-addrs int`, `(default 5)`, `(default 12)`, `(default "silent")`, `(default 10s)`},
 		"idle":      {`(default "127.0.0.1:8080")`, `(default 10000)`, `(default "127.0.0.4")`, `(default 2s)`, `(default 20s)`},
@@ -181,10 +182,17 @@ func TestBare(t *testing.T) {
 	stopBare(t, done, deadline)
 }
 
-// startBare runs bare with args on a free loopback port in this process,
-// which keeps SIGTERM for itself until the test ends, so that stopBare's
-// signal can never end the test binary.
+// startBare runs bare with args on a free loopback port in this process.
 func startBare(t *testing.T, args ...string) (string, <-chan error) {
+	t.Helper()
+	return startInProcess(t, bare, args...)
+}
+
+// startInProcess runs a command that serves until SIGTERM (bare, serial)
+// with -addr set to a free loopback port, in this process, which keeps
+// SIGTERM for itself until the test ends, so that stopBare's signal can
+// never end the test binary.
+func startInProcess(t *testing.T, cmd func([]string) error, args ...string) (string, <-chan error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,11 +204,11 @@ func startBare(t *testing.T, args ...string) (string, <-chan error) {
 	signal.Notify(sigs, syscall.SIGTERM)
 	t.Cleanup(func() { signal.Stop(sigs) })
 	done := make(chan error, 1)
-	go func() { done <- bare(append([]string{"-addr", addr}, args...)) }()
+	go func() { done <- cmd(append([]string{"-addr", addr}, args...)) }()
 	return addr, done
 }
 
-// stopBare sends SIGTERM until bare, running in this process, returns.
+// stopBare sends SIGTERM until the command startInProcess ran returns.
 func stopBare(t *testing.T, done <-chan error, deadline time.Time) {
 	t.Helper()
 	for {
@@ -210,13 +218,13 @@ func stopBare(t *testing.T, done <-chan error, deadline time.Time) {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("bare after SIGTERM: %v", err)
+				t.Errorf("after SIGTERM: %v", err)
 			}
 			return
 		case <-time.After(100 * time.Millisecond): // bare may not have asked for the signal yet
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("bare did not stop on SIGTERM")
+			t.Fatal("the command did not stop on SIGTERM")
 		}
 	}
 }

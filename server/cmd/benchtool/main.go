@@ -5,6 +5,8 @@
 //
 //	bare       the ceiling: a bare Go accept-read-write-close loop serving one file
 //	           (-close: accept and close unanswered, the floor under any answer)
+//	serial     the least any server can do: one connection at a time, blocking system
+//	           calls, no poller (-mode serve, refuse or close), the yardstick for a refusal
 //	busy       how busy the machine is (percent of all CPUs), to wait for quiet
 //	flood      one source address opening connections as fast as it can
 //	hold       many source addresses holding connections that do no work
@@ -32,6 +34,7 @@ import (
 var commands = map[string]func(args []string) error{
 	"bare":      bare,
 	"busy":      busy,
+	"serial":    serial,
 	"flood":     flood,
 	"hold":      hold,
 	"idle":      idle,
@@ -41,9 +44,9 @@ var commands = map[string]func(args []string) error{
 }
 
 func main() {
-	// The bare loop is Go's floor for the server, so it runs with the
-	// server's runtime setting (see package sysmon).
-	if len(os.Args) > 1 && os.Args[1] == "bare" {
+	// The bare and serial loops are Go's floors for the server, so they run
+	// with the server's runtime setting (see package sysmon).
+	if len(os.Args) > 1 && (os.Args[1] == "bare" || os.Args[1] == "serial") {
 		if err := sysmon.Ensure(); err != nil {
 			fmt.Fprintf(os.Stderr, "benchtool bare: keeping sysmon awake: %v\n", err)
 		}
@@ -56,7 +59,7 @@ func main() {
 // errors.
 func run(args []string, stderr io.Writer) int {
 	if len(args) < 1 || commands[args[0]] == nil {
-		fmt.Fprintln(stderr, "usage: benchtool bare|busy|flood|hold|idle|cpu|record|summarize [flags]")
+		fmt.Fprintln(stderr, "usage: benchtool bare|serial|busy|flood|hold|idle|cpu|record|summarize [flags]")
 		return 2
 	}
 	if err := commands[args[0]](args[1:]); err != nil {

@@ -22,7 +22,7 @@ import (
 // a part does not use stay zero and are left out of the JSON.
 type Record struct {
 	Part   string `json:"part"`            // throughput, attack, many, refusal, memory, syscalls
-	Server string `json:"server"`          // the suite's id: ours-on, ours-off, stock, nginx, python, bare, ours, refuse-serve, refuse-cap, refuse-floor
+	Server string `json:"server"`          // the suite's id: ours-on, ours-off, stock, nginx, python, bare, ours, refuse-serve, refuse-cap, refuse-floor, refuse-serial-*, refuse-nginx-*
 	Tool   string `json:"tool,omitempty"`  // wrk or requester (the load generator)
 	File   string `json:"file,omitempty"`  // small or 100k
 	Pinned bool   `json:"pinned"`          // server on CPU 1, load on CPU 0
@@ -331,7 +331,7 @@ func progress(r Record, rounds int) string {
 		return fmt.Sprintf("  [many] %s %s: polite %d/%d ok, p50 %.2f ms, p99 %.2f ms (statuses %v, errors %v)",
 			r.Server, r.Cond, r.OK, r.Requests, r.P50ms, r.P99ms, r.Status, r.ErrorKinds)
 	case partRefusal:
-		if r.Server == idRefFloor {
+		if unanswered(r.Server) {
 			return fmt.Sprintf("  [refusal %s] %s: %d connections accepted and closed unanswered at %.1f µs CPU each", of, r.Server, r.Requests, r.CPUPerReq)
 		}
 		return fmt.Sprintf("  [refusal %s] %s: %d of %d × %d at %.1f µs CPU each", of, r.Server, r.OK, r.Requests, r.WantStatus, r.CPUPerReq)

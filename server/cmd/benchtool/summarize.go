@@ -16,21 +16,29 @@ import (
 
 // Server ids the suite uses; the targets refer to them.
 const (
-	idOursOn    = "ours-on"
-	idOursOff   = "ours-off"
-	idStock     = "stock"
-	idNginx     = "nginx"
-	idBare      = "bare"
-	idOurs      = "ours"
-	idRefServe  = "refuse-serve"
-	idRefCap    = "refuse-cap"
-	idRefFloor  = "refuse-floor" // benchtool bare -close: accepted and closed unanswered
-	condFlood   = "flood"
-	condAlone   = "alone"
-	fileSmall   = "small"
-	file100k    = "100k"
-	toolWrk     = "wrk"
-	toolRequest = "requester"
+	idOursOn   = "ours-on"
+	idOursOff  = "ours-off"
+	idStock    = "stock"
+	idNginx    = "nginx"
+	idBare     = "bare"
+	idOurs     = "ours"
+	idRefServe = "refuse-serve"
+	idRefCap   = "refuse-cap"
+	idRefFloor = "refuse-floor" // benchtool bare -close: accepted and closed unanswered
+	// The refusal part's yardsticks: the least any server can do (benchtool
+	// serial: serve, refuse as this server does, close unanswered), and nginx
+	// serving and answering every request with a 503.
+	idRefSerialServe = "refuse-serial-serve"
+	idRefSerial503   = "refuse-serial-503"
+	idRefSerialClose = "refuse-serial-close"
+	idRefNginxServe  = "refuse-nginx-serve"
+	idRefNginx503    = "refuse-nginx-503"
+	condFlood        = "flood"
+	condAlone        = "alone"
+	fileSmall        = "small"
+	file100k         = "100k"
+	toolWrk          = "wrk"
+	toolRequest      = "requester"
 )
 
 var names = map[string]string{
@@ -121,12 +129,19 @@ func check(r Record) []string {
 				r.Cond, r.OK, r.Requests, r.Status, r.ErrorKinds))
 		}
 	case partRefusal:
-		if r.Server == idRefFloor {
+		if unanswered(r.Server) {
 			// Every connection is closed unanswered: errors are its point.
 			if r.Requests == 0 || r.OK > 0 {
-				out = append(out, fmt.Sprintf("refusal part: the floor (accept and close) ended %d connections and answered %d", r.Requests, r.OK))
+				what := "the floor"
+				if r.Server != idRefFloor {
+					what = r.Server
+				}
+				out = append(out, fmt.Sprintf("refusal part: %s (accept and close) ended %d connections and answered %d", what, r.Requests, r.OK))
 			}
 			break
+		}
+		if r.Server == idRefNginxServe || r.Server == idRefNginx503 {
+			break // nginx's wrong answers are reported, not this project's breakage
 		}
 		if r.Requests == 0 || r.OK != r.Requests {
 			out = append(out, fmt.Sprintf("refusal part: %s answered %d of %d requests with %d (statuses %v, errors %v)",
@@ -427,12 +442,15 @@ func writeMany(w io.Writer, m []Record) {
 	}
 }
 
-// refusalRound is one round of the refusal part: the same requests, served
-// by a server with room, then refused at accept by one whose per-client cap
-// is taken.
+// unanswered is whether a refusal-part server closes every connection
+// without a byte.
+func unanswered(id string) bool { return id == idRefFloor || id == idRefSerialClose }
+
+// refusalRound is one round of the refusal part: the same requests against
+// each server of the part, by id.
 type refusalRound struct {
-	round                 int
-	serve, refused, floor *Record
+	round int
+	by    map[string]*Record
 }
 
 func refusalRounds(rf []Record) []refusalRound {
@@ -444,35 +462,26 @@ func refusalRounds(rf []Record) []refusalRound {
 		if !ok {
 			j = len(out)
 			at[r.Round] = j
-			out = append(out, refusalRound{round: r.Round})
+			out = append(out, refusalRound{round: r.Round, by: map[string]*Record{}})
 		}
-		switch r.Server {
-		case idRefServe:
-			out[j].serve = r
-		case idRefCap:
-			out[j].refused = r
-		case idRefFloor:
-			out[j].floor = r
-		}
+		out[j].by[r.Server] = r
 	}
 	return out
 }
 
-// refusalMedians is the median CPU per response, served and refused, and
-// per connection accepted and closed unanswered (0 if not measured).
-func refusalMedians(rf []Record) (served, refused, floor float64) {
-	var s, r, f []float64
+// refusalMedians is the median CPU per response (per connection for those
+// that close unanswered) of each server in the refusal part; a server not
+// measured is absent.
+func refusalMedians(rf []Record) map[string]float64 {
+	v := map[string][]float64{}
 	for _, x := range rf {
-		switch x.Server {
-		case idRefServe:
-			s = append(s, x.CPUPerReq)
-		case idRefCap:
-			r = append(r, x.CPUPerReq)
-		case idRefFloor:
-			f = append(f, x.CPUPerReq)
-		}
+		v[x.Server] = append(v[x.Server], x.CPUPerReq)
 	}
-	return median(s), median(r), median(f)
+	out := map[string]float64{}
+	for id, xs := range v {
+		out[id] = median(xs)
+	}
+	return out
 }
 
 func writeRefusal(w io.Writer, rf []Record) {
@@ -489,17 +498,58 @@ func writeRefusal(w io.Writer, rf []Record) {
 		return r.Requests, r.OK, fmt.Sprintf("%.1f", r.CPUPerReq)
 	}
 	for _, x := range refusalRounds(rf) {
-		n, s, sc := cell(x.serve)
-		n2, f, fc := cell(x.refused)
-		_, _, flc := cell(x.floor)
+		n, s, sc := cell(x.by[idRefServe])
+		n2, f, fc := cell(x.by[idRefCap])
+		_, _, flc := cell(x.by[idRefFloor])
 		fmt.Fprintf(w, "| %d | %d | %d | %s | %d | %s | %s |\n", x.round, max(n, n2), s, sc, f, fc, flc)
 	}
-	s, r, fl := refusalMedians(rf)
-	flc := "–"
-	if fl > 0 {
-		flc = fmt.Sprintf("%.1f", fl)
+	med := refusalMedians(rf)
+	fmt.Fprintf(w, "| median | | | %s | | %s | %s |\n", us(med, idRefServe), us(med, idRefCap), us(med, idRefFloor))
+	writeYardsticks(w, med)
+}
+
+// us is a median from refusalMedians as a table cell.
+func us(med map[string]float64, id string) string {
+	if v, ok := med[id]; ok && v > 0 {
+		return fmt.Sprintf("%.1f", v)
 	}
-	fmt.Fprintf(w, "| median | | | %.1f | | %.1f | %s |\n", s, r, flc)
+	return "–"
+}
+
+// ratio is med[a]/med[b] as a table cell.
+func ratio(med map[string]float64, a, b string) string {
+	if med[a] > 0 && med[b] > 0 {
+		return fmt.Sprintf("%.2f×", med[a]/med[b])
+	}
+	return "–"
+}
+
+// yardsticks are the refusal part's servers by row: served, refused, closed unanswered.
+var yardsticks = []struct{ name, serve, refuse, closed string }{
+	{"this server (floor: `bare -close`)", idRefServe, idRefCap, idRefFloor},
+	{"nginx (503: `return 503` once the request is read)", idRefNginxServe, idRefNginx503, ""},
+	{"the least a server can do (`benchtool serial`: one connection at a time, blocking calls)", idRefSerialServe, idRefSerial503, idRefSerialClose},
+}
+
+// writeYardsticks sets this server's refusal-to-served ratio beside nginx's
+// and beside the least any server can do on this machine, where measured.
+func writeYardsticks(w io.Writer, med map[string]float64) {
+	if med[idRefNginxServe] == 0 && med[idRefSerialServe] == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nWhat a refusal can cost against a served request: the same run against nginx, serving and answering every request with a 503, and against `benchtool serial` in its three modes (serve; refuse as this server does: the 503 held for the FIN, the request read, the close; accept and close unanswered). Medians, CPU µs per response.\n\n")
+	fmt.Fprintf(w, "| server | per 200 | per 503 | 503 × 200 | closed unanswered | closed × 200 |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, y := range yardsticks {
+		if med[y.serve] == 0 {
+			continue
+		}
+		closed, closedRatio := "–", "–"
+		if y.closed != "" {
+			closed, closedRatio = us(med, y.closed), ratio(med, y.closed, y.serve)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", y.name, us(med, y.serve), us(med, y.refuse),
+			ratio(med, y.refuse, y.serve), closed, closedRatio)
+	}
 }
 
 func writeMem(w io.Writer, m []Record) {
@@ -598,16 +648,26 @@ func targets(by map[string][]Record) []target {
 		}
 	}
 	if rf := by[partRefusal]; len(rf) > 0 {
-		sv, rv, fv := refusalMedians(rf)
+		med := refusalMedians(rf)
+		sv, rv, fv := med[idRefServe], med[idRefCap], med[idRefFloor]
 		complete := true
 		for _, x := range rf {
-			complete = complete && x.Requests > 0 && (x.Server == idRefFloor || x.OK == x.Requests)
+			if x.Server == idRefServe || x.Server == idRefCap || x.Server == idRefFloor {
+				complete = complete && x.Requests > 0 && (x.Server == idRefFloor || x.OK == x.Requests)
+			}
 		}
 		measured := fmt.Sprintf("%.2f× (%.1f µs per 503 / %.1f per 200)", rv/sv, rv, sv)
+		// The target is judged as set; the floor and the yardsticks say how
+		// far below it any answer can go on this machine.
 		if fv > 0 {
-			// The target is judged as set; the floor says how far below it
-			// any answer can go on this machine.
 			measured += fmt.Sprintf("; accepting and closing unanswered: %.1f µs, %.2f× a served request", fv, fv/sv)
+		}
+		if med[idRefNginxServe] > 0 && med[idRefNginx503] > 0 {
+			measured += fmt.Sprintf("; nginx's 503: %.2f× its 200", med[idRefNginx503]/med[idRefNginxServe])
+		}
+		if s := med[idRefSerialServe]; s > 0 && med[idRefSerial503] > 0 && med[idRefSerialClose] > 0 {
+			measured += fmt.Sprintf("; the least a server can do (`benchtool serial`): the same refusal %.2f×, accept and close %.2f× its 200",
+				med[idRefSerial503]/s, med[idRefSerialClose]/s)
 		}
 		rows = append(rows, target{fmt.Sprintf("a refusal ≤ %.1f × a served request, CPU", targetRefusalVsServed),
 			measured, verdict(complete && rv <= targetRefusalVsServed*sv)})

@@ -46,6 +46,12 @@ func fixture() []Record {
 		Record{Part: partRefusal, Server: idRefCap, Round: 1, Pinned: true, Requests: 2000, WantStatus: 503, OK: 2000, CPUPerReq: 45},
 		Record{Part: partRefusal, Server: idRefFloor, Round: 1, Pinned: true, Requests: 2000, WantStatus: 0, OK: 0, CPUPerReq: 35,
 			ErrorKinds: map[string]int{"reset": 2000}},
+		Record{Part: partRefusal, Server: idRefSerialServe, Round: 1, Pinned: true, Requests: 2000, WantStatus: 200, OK: 2000, CPUPerReq: 32},
+		Record{Part: partRefusal, Server: idRefSerial503, Round: 1, Pinned: true, Requests: 2000, WantStatus: 503, OK: 2000, CPUPerReq: 24},
+		Record{Part: partRefusal, Server: idRefSerialClose, Round: 1, Pinned: true, Requests: 2000, WantStatus: 0, OK: 0, CPUPerReq: 18,
+			ErrorKinds: map[string]int{"reset": 2000}},
+		Record{Part: partRefusal, Server: idRefNginxServe, Round: 1, Pinned: true, Requests: 2000, WantStatus: 200, OK: 2000, CPUPerReq: 44},
+		Record{Part: partRefusal, Server: idRefNginx503, Round: 1, Pinned: true, Requests: 2000, WantStatus: 503, OK: 2000, CPUPerReq: 33},
 		Record{Part: partMemory, Server: idOurs, Wanted: 10000, Open: 10000, RSSBaseKB: 10 * 1024, RSSHeldKB: 54 * 1024},
 		Record{Part: partMemory, Server: idNginx, Wanted: 10000, Open: 9000, RSSBaseKB: 30 * 1024, RSSHeldKB: 35 * 1024},
 	)
@@ -190,6 +196,27 @@ func TestChecks(t *testing.T) {
 			}
 			return false
 		}, "refusal part: the floor (accept and close) ended 2000 connections and answered 1"},
+		{"the serial loop's refusal answered 200", func(r *Record) bool {
+			if r.Part == partRefusal && r.Server == idRefSerial503 {
+				r.OK = r.Requests - 1
+				return true
+			}
+			return false
+		}, "refusal part: refuse-serial-503 answered 1999 of 2000 requests with 503"},
+		{"the serial loop's close answered one", func(r *Record) bool {
+			if r.Part == partRefusal && r.Server == idRefSerialClose {
+				r.OK = 1
+				return true
+			}
+			return false
+		}, "refusal part: refuse-serial-close (accept and close) ended 2000 connections and answered 1"},
+		{"nginx's 503s wrong: reported only", func(r *Record) bool {
+			if r.Part == partRefusal && (r.Server == idRefNginx503 || r.Server == idRefNginxServe) {
+				r.OK = 0
+				return true
+			}
+			return false
+		}, ""},
 		{"the floor ended nothing", func(r *Record) bool {
 			if r.Part == partRefusal && r.Server == idRefFloor {
 				r.Requests = 0
@@ -625,10 +652,11 @@ func TestSummaryEdges(t *testing.T) {
 		t.Errorf("a flood with no CPU figure shows 0.0:\n%s", b.String())
 	}
 
-	// Records from before the floor was measured: no floor figure, no 0.0.
+	// Records from before the floor and the yardsticks were measured: no
+	// floor figure, no 0.0, no yardstick table.
 	var noFloor []Record
 	for _, r := range fixture() {
-		if r.Server != idRefFloor {
+		if r.Server == idRefServe || r.Server == idRefCap || r.Part != partRefusal {
 			noFloor = append(noFloor, r)
 		}
 	}
@@ -637,9 +665,33 @@ func TestSummaryEdges(t *testing.T) {
 	if !strings.Contains(b.String(), "| median | | | 50.0 | | 45.0 | – |") {
 		t.Errorf("refusals without the floor: want – in its column:\n%s", b.String())
 	}
+	if strings.Contains(b.String(), "What a refusal can cost") {
+		t.Errorf("refusals without the yardsticks: want no yardstick table:\n%s", b.String())
+	}
 	for _, row := range targets(groupParts(noFloor)) {
 		if strings.HasPrefix(row.target, "a refusal") && row.measured != "0.90× (45.0 µs per 503 / 50.0 per 200)" {
 			t.Errorf("refusal target without the floor: %q", row.measured)
+		}
+	}
+
+	// Only nginx as a yardstick (no serial loop): its row alone, and the
+	// target names it alone.
+	var ngxOnly []Record
+	for _, r := range fixture() {
+		if r.Part != partRefusal || !strings.HasPrefix(r.Server, "refuse-serial-") {
+			ngxOnly = append(ngxOnly, r)
+		}
+	}
+	b.Reset()
+	writeRefusal(&b, groupParts(ngxOnly)[partRefusal])
+	if !strings.Contains(b.String(), "| nginx (503: `return 503` once the request is read) | 44.0 | 33.0 | 0.75× | – | – |") ||
+		strings.Contains(b.String(), "benchtool serial`: one") {
+		t.Errorf("yardsticks with nginx only:\n%s", b.String())
+	}
+	for _, row := range targets(groupParts(ngxOnly)) {
+		if strings.HasPrefix(row.target, "a refusal") &&
+			row.measured != "0.90× (45.0 µs per 503 / 50.0 per 200); accepting and closing unanswered: 35.0 µs, 0.70× a served request; nginx's 503: 0.75× its 200" {
+			t.Errorf("refusal target with nginx's yardstick only: %q", row.measured)
 		}
 	}
 }
