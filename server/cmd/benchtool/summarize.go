@@ -510,16 +510,28 @@ func writeRefusal(w io.Writer, rf []Record) {
 
 // us is a median from refusalMedians as a table cell.
 func us(med map[string]float64, id string) string {
-	if v, ok := med[id]; ok && v > 0 {
+	if v, ok := med[id]; ok {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return "–"
 }
 
+// have is whether every id was measured.
+func have(med map[string]float64, ids ...string) bool {
+	for _, id := range ids {
+		if _, ok := med[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // ratio is med[a]/med[b] as a table cell.
 func ratio(med map[string]float64, a, b string) string {
-	if med[a] > 0 && med[b] > 0 {
-		return fmt.Sprintf("%.2f×", med[a]/med[b])
+	va, okA := med[a]
+	vb, okB := med[b]
+	if okA && okB {
+		return fmt.Sprintf("%.2f×", va/vb)
 	}
 	return "–"
 }
@@ -534,13 +546,13 @@ var yardsticks = []struct{ name, serve, refuse, closed string }{
 // writeYardsticks sets this server's refusal-to-served ratio beside nginx's
 // and beside the least any server can do on this machine, where measured.
 func writeYardsticks(w io.Writer, med map[string]float64) {
-	if med[idRefNginxServe] == 0 && med[idRefSerialServe] == 0 {
+	if !have(med, idRefNginxServe) && !have(med, idRefSerialServe) {
 		return
 	}
 	fmt.Fprintf(w, "\nWhat a refusal can cost against a served request: the same run against nginx, serving and answering every request with a 503, and against `benchtool serial` in its three modes (serve; refuse as this server does: the 503 held for the FIN, the request read, the close; accept and close unanswered). Medians, CPU µs per response.\n\n")
 	fmt.Fprintf(w, "| server | per 200 | per 503 | 503 × 200 | closed unanswered | closed × 200 |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, y := range yardsticks {
-		if med[y.serve] == 0 {
+		if !have(med, y.serve) {
 			continue
 		}
 		closed, closedRatio := "–", "–"
@@ -662,10 +674,10 @@ func targets(by map[string][]Record) []target {
 		if fv > 0 {
 			measured += fmt.Sprintf("; accepting and closing unanswered: %.1f µs, %.2f× a served request", fv, fv/sv)
 		}
-		if med[idRefNginxServe] > 0 && med[idRefNginx503] > 0 {
+		if have(med, idRefNginxServe, idRefNginx503) {
 			measured += fmt.Sprintf("; nginx's 503: %.2f× its 200", med[idRefNginx503]/med[idRefNginxServe])
 		}
-		if s := med[idRefSerialServe]; s > 0 && med[idRefSerial503] > 0 && med[idRefSerialClose] > 0 {
+		if s := med[idRefSerialServe]; have(med, idRefSerialServe, idRefSerial503, idRefSerialClose) {
 			measured += fmt.Sprintf("; the least a server can do (`benchtool serial`): the same refusal %.2f×, accept and close %.2f× its 200",
 				med[idRefSerial503]/s, med[idRefSerialClose]/s)
 		}
