@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -100,7 +101,7 @@ func fixedResponse(status, server, ctype, extra string, body []byte) []byte {
 
 // readHead reads until the blank line that ends a request head; false if the
 // client left or sent more than buf holds first.
-func readHead(c net.Conn, buf []byte) bool {
+func readHead(c io.Reader, buf []byte) bool {
 	n := 0
 	for n < len(buf) {
 		m, err := c.Read(buf[n:])

@@ -48,7 +48,7 @@ func main() {
 	// with the server's runtime setting (see package sysmon).
 	if len(os.Args) > 1 && (os.Args[1] == "bare" || os.Args[1] == "serial") {
 		if err := sysmon.Ensure(); err != nil {
-			fmt.Fprintf(os.Stderr, "benchtool bare: keeping sysmon awake: %v\n", err)
+			fmt.Fprintf(os.Stderr, "benchtool %s: keeping sysmon awake: %v\n", os.Args[1], err)
 		}
 	}
 	os.Exit(run(os.Args[1:], os.Stderr))

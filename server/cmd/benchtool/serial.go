@@ -3,10 +3,10 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -91,12 +91,12 @@ func serial(args []string) error {
 		}
 		switch *mode {
 		case "serve":
-			if readHeadFD(fd, buf) {
+			if readHead(fdReader(fd), buf) {
 				sendAll(fd, resp, 0)
 			}
 		case "refuse":
 			sendAll(fd, resp, flags)
-			readHeadFD(fd, buf)
+			readHead(fdReader(fd), buf)
 		}
 		_ = syscall.Close(fd)
 	}
@@ -130,25 +130,22 @@ func listenBlocking(addr string) (int, error) {
 	return fd, nil
 }
 
-// readHeadFD reads from a blocking socket until the blank line that ends a
-// request head; false if the client left, or sent more than buf holds, first.
-func readHeadFD(fd int, buf []byte) bool {
-	n := 0
+// fdReader reads a blocking socket for readHead: EOF as io.EOF, a read a
+// signal interrupted tried again.
+type fdReader int
+
+func (fd fdReader) Read(b []byte) (int, error) {
 	for {
-		m, err := syscall.Read(fd, buf[n:])
-		if errors.Is(err, syscall.EINTR) {
+		n, err := syscall.Read(int(fd), b)
+		switch {
+		case errors.Is(err, syscall.EINTR):
 			continue
+		case err != nil:
+			return 0, err
+		case n == 0:
+			return 0, io.EOF
 		}
-		if err != nil || m == 0 {
-			return false
-		}
-		n += m
-		if bytes.Contains(buf[max(0, n-m-3):n], []byte("\r\n\r\n")) {
-			return true
-		}
-		if n == len(buf) {
-			return false
-		}
+		return n, nil
 	}
 }
 

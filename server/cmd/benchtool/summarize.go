@@ -528,10 +528,8 @@ func have(med map[string]float64, ids ...string) bool {
 
 // ratio is med[a]/med[b] as a table cell.
 func ratio(med map[string]float64, a, b string) string {
-	va, okA := med[a]
-	vb, okB := med[b]
-	if okA && okB {
-		return fmt.Sprintf("%.2f×", va/vb)
+	if have(med, a, b) {
+		return fmt.Sprintf("%.2f×", med[a]/med[b])
 	}
 	return "–"
 }

@@ -290,18 +290,26 @@ func TestWaitSetIsBounded(t *testing.T) {
 	add(t, w, fd4)
 }
 
-// Close waits for the sockets still waiting, which end by their deadline,
-// and takes no more.
-func TestWaitSetCloseWaitsForItsSockets(t *testing.T) {
+// waitingOnAPartialHead is a new set holding one socket whose client has
+// sent part of a head, so that only its deadline would end it.
+func waitingOnAPartialHead(t *testing.T) (w *WaitSet, client net.Conn, added time.Time) {
+	t.Helper()
 	w, err := NewWaitSet(8, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fd, client := rawPair(t)
-	began := add(t, w, fd)
+	added = add(t, w, fd)
 	if _, err := io.WriteString(client, "GET"); err != nil {
 		t.Fatal(err)
 	}
+	return w, client, added
+}
+
+// Close waits for the sockets still waiting, which end by their deadline,
+// and takes no more.
+func TestWaitSetCloseWaitsForItsSockets(t *testing.T) {
+	w, _, began := waitingOnAPartialHead(t)
 	done := make(chan struct{})
 	go func() { w.Close(); close(done) }()
 	returns(t, done, 10*time.Second, "Close")
@@ -374,15 +382,7 @@ func TestWaitSetSleepsWhenIdle(t *testing.T) {
 // /dev/null), the set closes every socket it holds at once, rather than
 // leave them to their deadlines, and its goroutine ends.
 func TestWaitSetEndsItsSocketsWhenEpollFails(t *testing.T) {
-	w, err := NewWaitSet(8, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd, client := rawPair(t)
-	began := add(t, w, fd)
-	if _, err := io.WriteString(client, "GET"); err != nil {
-		t.Fatal(err)
-	}
+	w, client, began := waitingOnAPartialHead(t)
 	null, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
